@@ -1,0 +1,3 @@
+module github.com/custos-cim/custos
+
+go 1.26
