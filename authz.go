@@ -1,0 +1,337 @@
+package custos
+
+import (
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Action is something an actor does; every permission decision names one.
+type Action string
+
+// Actions on customers and on the system.
+const (
+	ActCustomerCreate  Action = "customer.create"
+	ActCustomerRead    Action = "customer.read"
+	ActCustomerUpdate  Action = "customer.update"
+	ActCustomerSearch  Action = "customer.search"
+	ActCustomerReveal  Action = "customer.reveal"
+	ActCustomerExport  Action = "customer.export"
+	ActCustomerPrint   Action = "customer.print"
+	ActAuditRead       Action = "audit.read"
+	ActAuditExport     Action = "audit.export"
+	ActUserAdmin       Action = "admin.users"
+	ActOrgAdmin        Action = "admin.orgs"
+	ActSettingsAdmin   Action = "admin.settings"
+	ActGrantManage     Action = "grant.manage"
+	ActPortfolioManage Action = "portfolio.manage"
+)
+
+// CustomerActions are the actions decided against one customer.
+var CustomerActions = []Action{ActCustomerCreate, ActCustomerRead, ActCustomerUpdate, ActCustomerSearch, ActCustomerReveal, ActCustomerExport, ActCustomerPrint}
+
+// SystemActions are the actions that do not concern one customer.
+var SystemActions = []Action{ActAuditRead, ActAuditExport, ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage}
+
+// NeedsPurpose reports whether an action reads customer data and so must
+// state its purpose (R-C6).
+func (a Action) NeedsPurpose() bool {
+	switch a {
+	case ActCustomerRead, ActCustomerSearch, ActCustomerReveal, ActCustomerExport, ActCustomerPrint:
+		return true
+	}
+	return false
+}
+
+// ActorKind tells staff from the system's own jobs.
+type ActorKind string
+
+// Actor kinds.
+const (
+	ActorUser   ActorKind = "user"
+	ActorSystem ActorKind = "system"
+)
+
+// Actor is who performs a request, with the context the audit trail records.
+type Actor struct {
+	Kind       ActorKind
+	UserID     int64
+	Username   string
+	Role       Role
+	OrgID      int64
+	OrgPath    string
+	Purpose    string
+	Via        string   // "api", "web", "cli" or "job"
+	ClientAddr string   // remote address, for the audit trail
+	RequestID  string   // request id, for the audit trail
+	Scopes     []string // an API token's scopes; nil means everything the role allows
+}
+
+// SystemActor is the identity of a background job or the demo seeder. It may
+// only do what systemRules grant it.
+func SystemActor(job string) Actor {
+	return Actor{Kind: ActorSystem, Username: "system:" + job, Via: "job"}
+}
+
+// WithPurpose returns a copy of the actor stating a purpose.
+func (a Actor) WithPurpose(p string) Actor {
+	a.Purpose = p
+	return a
+}
+
+// LogValue identifies the actor in logs without anything personal.
+func (a Actor) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("user", a.Username), slog.String("role", string(a.Role)), slog.String("via", a.Via))
+}
+
+// reach says how far a role's permission for an action extends.
+type reach int
+
+const (
+	reachNone      reach = iota
+	reachPortfolio       // customers owned by the actor or in the actor's portfolio (R-C1)
+	reachSubtree         // customers of the actor's unit and the units below (R-C1, R-L2)
+)
+
+// customerRules is the permission table: role → action → reach. Anything not
+// listed is denied. Protected customers (R-C2) are never reached through a
+// subtree: they need the owner's portfolio or an explicit grant.
+var customerRules = map[Role]map[Action]reach{
+	RoleGeneralManager: {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree},
+	RoleManager:        {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree},
+	RoleAccountManager: {ActCustomerCreate: reachPortfolio, ActCustomerRead: reachPortfolio, ActCustomerUpdate: reachPortfolio, ActCustomerSearch: reachPortfolio, ActCustomerReveal: reachPortfolio, ActCustomerPrint: reachPortfolio},
+	RoleButler:         {ActCustomerCreate: reachPortfolio, ActCustomerRead: reachPortfolio, ActCustomerUpdate: reachPortfolio, ActCustomerSearch: reachPortfolio, ActCustomerPrint: reachPortfolio},
+	RoleInspector:      {ActCustomerRead: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree},
+	RoleCompliance:     {ActCustomerRead: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree},
+}
+
+// systemRules lists which roles may take each action that concerns no single customer.
+var systemRules = map[Action][]Role{
+	ActAuditRead:       {RoleAuditor, RoleCompliance},
+	ActAuditExport:     {RoleAuditor},
+	ActUserAdmin:       {RoleAdmin},
+	ActOrgAdmin:        {RoleAdmin},
+	ActSettingsAdmin:   {RoleAdmin},
+	ActGrantManage:     {RoleGeneralManager, RoleAdmin},
+	ActPortfolioManage: {RoleManager, RoleGeneralManager, RoleAdmin},
+}
+
+// systemActorActions is what background jobs and the demo seeder may do.
+var systemActorActions = []Action{ActCustomerCreate, ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActPortfolioManage, ActGrantManage}
+
+// tokenScopes maps an API token scope to the actions it covers.
+var tokenScopes = map[string][]Action{
+	"customers:read":   {ActCustomerRead, ActCustomerSearch, ActCustomerReveal, ActCustomerPrint},
+	"customers:write":  {ActCustomerCreate, ActCustomerUpdate},
+	"customers:export": {ActCustomerExport},
+	"audit:read":       {ActAuditRead, ActAuditExport},
+	"admin":            {ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage},
+}
+
+// TokenScopes lists the scopes an API token can carry.
+func TokenScopes() []string {
+	out := make([]string, 0, len(tokenScopes))
+	for s := range tokenScopes {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ValidTokenScope reports whether s is a known token scope.
+func ValidTokenScope(s string) bool { _, ok := tokenScopes[s]; return ok }
+
+func (a Actor) scopeAllows(act Action) bool {
+	if a.Scopes == nil {
+		return true
+	}
+	for _, s := range a.Scopes {
+		if slices.Contains(tokenScopes[s], act) {
+			return true
+		}
+	}
+	return false
+}
+
+// CustomerACL is what a decision needs to know about one customer: where it
+// sits, who owns it, how sensitive it is, and how the actor relates to it.
+type CustomerACL struct {
+	CustomerID  string
+	OrgPath     string
+	OwnerID     int64
+	Sensitivity Sensitivity
+	// InPortfolio: the customer, or its building, is in the actor's portfolio.
+	InPortfolio bool
+	// Granted lists the actions of the actor's active grants on this customer.
+	Granted []Action
+}
+
+// Decision is the outcome of a permission check. Reason is a stable code for
+// the audit trail: how access was allowed or why it was denied.
+type Decision struct {
+	Allowed bool
+	Reason  string
+}
+
+// Decision reasons.
+const (
+	ReasonPortfolio     = "portfolio"
+	ReasonUnit          = "unit"
+	ReasonGrant         = "grant"
+	ReasonRole          = "role"
+	ReasonSystem        = "system"
+	DenyRole            = "role_not_permitted"
+	DenyScope           = "out_of_scope"
+	DenyProtected       = "protected_needs_grant"
+	DenyTokenScope      = "token_scope"
+	DenyUnknownActor    = "unknown_actor"
+	DenyCreateOwnerRule = "create_outside_portfolio"
+)
+
+func allow(reason string) Decision { return Decision{Allowed: true, Reason: reason} }
+func deny(reason string) Decision  { return Decision{Reason: reason} }
+
+// Decide is the one permission decision point for customer actions (R-C1,
+// R-C2, R-L2). It is deny by default: only what customerRules, a grant or the
+// system rules allow is allowed. For ActCustomerCreate, t describes the
+// customer about to be created (its unit and owner).
+func Decide(a Actor, act Action, t CustomerACL) Decision {
+	if !a.scopeAllows(act) {
+		return deny(DenyTokenScope)
+	}
+	switch a.Kind {
+	case ActorSystem:
+		if slices.Contains(systemActorActions, act) {
+			return allow(ReasonSystem)
+		}
+		return deny(DenyRole)
+	case ActorUser:
+	default:
+		return deny(DenyUnknownActor)
+	}
+	if a.UserID == 0 || !a.Role.Valid() {
+		return deny(DenyUnknownActor)
+	}
+	if slices.Contains(t.Granted, act) || (act == ActCustomerSearch && slices.Contains(t.Granted, ActCustomerRead)) {
+		return allow(ReasonGrant)
+	}
+	switch customerRules[a.Role][act] {
+	case reachPortfolio:
+		if act == ActCustomerCreate {
+			if t.OwnerID == a.UserID && t.OrgPath == a.OrgPath {
+				return allow(ReasonPortfolio)
+			}
+			return deny(DenyCreateOwnerRule)
+		}
+		if t.OwnerID == a.UserID || t.InPortfolio {
+			return allow(ReasonPortfolio)
+		}
+		return deny(DenyScope)
+	case reachSubtree:
+		if act != ActCustomerCreate && (t.OwnerID == a.UserID || t.InPortfolio) {
+			return allow(ReasonPortfolio)
+		}
+		if !PathContains(a.OrgPath, t.OrgPath) {
+			return deny(DenyScope)
+		}
+		if t.Sensitivity == Protected && act != ActCustomerCreate {
+			return deny(DenyProtected)
+		}
+		return allow(ReasonUnit)
+	}
+	return deny(DenyRole)
+}
+
+// Allowed decides an action that concerns no single customer.
+func Allowed(a Actor, act Action) Decision {
+	if !a.scopeAllows(act) {
+		return deny(DenyTokenScope)
+	}
+	if a.Kind == ActorSystem {
+		if slices.Contains(systemActorActions, act) {
+			return allow(ReasonSystem)
+		}
+		return deny(DenyRole)
+	}
+	if a.Kind != ActorUser || a.UserID == 0 {
+		return deny(DenyUnknownActor)
+	}
+	if slices.Contains(systemRules[act], a.Role) {
+		return allow(ReasonRole)
+	}
+	return deny(DenyRole)
+}
+
+// Scope is the search-side form of Decide: which customers an actor may find
+// with a given action. The store turns it into a query; the service re-checks
+// every row with Decide, so the two can never disagree silently.
+type Scope struct {
+	UserID    int64
+	Portfolio bool   // owned by the actor or in the actor's portfolio
+	Subtree   string // org path prefix for normal customers ("" for none)
+	// Grants: customers the actor holds an active grant on are always included.
+	Grants bool
+	// All is for system actors only.
+	All bool
+}
+
+// None reports whether the scope can match nothing.
+func (s Scope) None() bool { return !s.All && !s.Portfolio && s.Subtree == "" && !s.Grants }
+
+// SearchScope returns the customers an actor may find with act.
+func SearchScope(a Actor, act Action) Scope {
+	if !a.scopeAllows(act) {
+		return Scope{}
+	}
+	if a.Kind == ActorSystem {
+		return Scope{All: slices.Contains(systemActorActions, act)}
+	}
+	if a.Kind != ActorUser || a.UserID == 0 || !a.Role.Valid() {
+		return Scope{}
+	}
+	s := Scope{UserID: a.UserID, Grants: true}
+	switch customerRules[a.Role][act] {
+	case reachPortfolio:
+		s.Portfolio = true
+	case reachSubtree:
+		s.Subtree = a.OrgPath
+		s.Portfolio = true // the actor's own customers, wherever they sit
+	}
+	return s
+}
+
+// Grant gives one user time-limited access to one customer (R-C1, R-C2).
+type Grant struct {
+	ID         int64      `json:"id"`
+	UserID     int64      `json:"user_id"`
+	CustomerID string     `json:"customer_id"`
+	Actions    []Action   `json:"actions"`
+	Purpose    string     `json:"purpose"`
+	Reason     string     `json:"reason"`
+	GrantedBy  int64      `json:"granted_by"`
+	StartsAt   time.Time  `json:"starts_at"`
+	ExpiresAt  time.Time  `json:"expires_at"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	RevokedBy  int64      `json:"revoked_by,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+}
+
+// ActiveAt reports whether the grant is in force at t.
+func (g Grant) ActiveAt(t time.Time) bool {
+	return g.RevokedAt == nil && !t.Before(g.StartsAt) && t.Before(g.ExpiresAt)
+}
+
+// GrantableActions are the actions a grant may carry.
+var GrantableActions = []Action{ActCustomerRead, ActCustomerReveal, ActCustomerUpdate, ActCustomerPrint, ActCustomerExport}
+
+// Purpose is one stated reason for reading customer data (R-C6).
+type Purpose struct {
+	Code   string `json:"code"`
+	NameZH string `json:"name_zh"`
+	NameEN string `json:"name_en"`
+	Active bool   `json:"active"`
+}
+
+// NormalizeUsername lower-cases and trims a login name.
+func NormalizeUsername(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

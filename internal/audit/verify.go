@@ -1,0 +1,182 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/custos-cim/custos"
+)
+
+// Source is read access to a stored chain, implemented by the store.
+type Source interface {
+	// Head returns the recorded chain head (0 and the genesis hash when empty).
+	Head(ctx context.Context) (seq int64, hash []byte, err error)
+	// ScanAudit calls fn for every stored event with from <= seq <= to, in seq order.
+	ScanAudit(ctx context.Context, from, to int64, fn func(*custos.AuditEvent) error) error
+	// HashAt returns the stored hash of the event with this seq.
+	HashAt(ctx context.Context, seq int64) ([]byte, error)
+	// Checkpoints returns every stored checkpoint in seq order.
+	Checkpoints(ctx context.Context) ([]custos.AuditCheckpoint, error)
+}
+
+// Break names the first place the chain does not hold.
+type Break struct {
+	Seq    int64
+	Reason string
+}
+
+func (b *Break) Error() string { return fmt.Sprintf("audit event %d: %s", b.Seq, b.Reason) }
+
+// Report is the result of a verification.
+type Report struct {
+	Events      int64
+	Checkpoints int
+	Broken      *Break
+}
+
+// OK reports whether the whole chain verified.
+func (r Report) OK() bool { return r.Broken == nil }
+
+// Verify recomputes every event's hash from its stored columns, checks the
+// links between events, the recorded head and every checkpoint signature.
+// Ranges of the chain are checked by `workers` goroutines at once; the
+// report names the lowest broken sequence number.
+func Verify(ctx context.Context, src Source, keys map[string]ed25519.PublicKey, workers int) (Report, error) {
+	headSeq, headHash, err := src.Head(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	if workers < 1 {
+		workers = 1
+	}
+	if headSeq < int64(workers)*4096 {
+		workers = 1
+	}
+	var (
+		mu     sync.Mutex
+		broken *Break
+		count  int64
+		wg     sync.WaitGroup
+		errs   = make([]error, workers)
+	)
+	note := func(b *Break) {
+		mu.Lock()
+		if broken == nil || b.Seq < broken.Seq {
+			broken = b
+		}
+		mu.Unlock()
+	}
+	span := headSeq / int64(workers)
+	for w := 0; w < workers; w++ {
+		from := int64(w)*span + 1
+		to := from + span - 1
+		if w == workers-1 {
+			to = headSeq
+		}
+		wg.Add(1)
+		go func(w int, from, to int64) {
+			defer wg.Done()
+			n, b, err := verifyRange(ctx, src, from, to)
+			if err != nil {
+				errs[w] = err
+				return
+			}
+			mu.Lock()
+			count += n
+			mu.Unlock()
+			if b != nil {
+				note(b)
+			}
+		}(w, from, to)
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return Report{}, err
+	}
+	rep := Report{Events: count}
+	if count != headSeq && broken == nil {
+		note(&Break{Seq: headSeq, Reason: fmt.Sprintf("head says %d events, %d stored", headSeq, count)})
+	}
+	if headSeq > 0 {
+		last, err := src.HashAt(ctx, headSeq)
+		if err != nil || !bytes.Equal(last, headHash) {
+			note(&Break{Seq: headSeq, Reason: "recorded chain head does not match the last event"})
+		}
+	}
+	cps, err := src.Checkpoints(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	for _, cp := range cps {
+		if b := checkCheckpoint(ctx, src, keys, cp, headSeq); b != nil {
+			note(b)
+		}
+	}
+	rep.Checkpoints = len(cps)
+	rep.Broken = broken
+	return rep, nil
+}
+
+func verifyRange(ctx context.Context, src Source, from, to int64) (int64, *Break, error) {
+	if from > to {
+		return 0, nil, nil
+	}
+	prev := GenesisHash
+	if from > 1 {
+		h, err := src.HashAt(ctx, from-1)
+		if err != nil {
+			return 0, &Break{Seq: from - 1, Reason: "event missing"}, nil
+		}
+		prev = h
+	}
+	want := from
+	var n int64
+	var brk *Break
+	errStop := errors.New("stop")
+	err := src.ScanAudit(ctx, from, to, func(e *custos.AuditEvent) error {
+		n++
+		switch {
+		case e.Seq != want:
+			brk = &Break{Seq: want, Reason: fmt.Sprintf("event missing or out of order (found %d)", e.Seq)}
+		case !bytes.Equal(e.PrevHash, prev):
+			brk = &Break{Seq: e.Seq, Reason: "previous-hash link broken"}
+		case !bytes.Equal(Hash(e), e.Hash):
+			brk = &Break{Seq: e.Seq, Reason: "content does not match its hash"}
+		}
+		if brk != nil {
+			return errStop
+		}
+		prev = e.Hash
+		want++
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return n, nil, err
+	}
+	if brk == nil && want != to+1 {
+		brk = &Break{Seq: want, Reason: "event missing"}
+	}
+	return n, brk, nil
+}
+
+func checkCheckpoint(ctx context.Context, src Source, keys map[string]ed25519.PublicKey, cp custos.AuditCheckpoint, headSeq int64) *Break {
+	pub, ok := keys[cp.KeyID]
+	if !ok {
+		return &Break{Seq: cp.Seq, Reason: "checkpoint signed by unknown key " + cp.KeyID}
+	}
+	if !ed25519.Verify(pub, CheckpointMessage(cp.Seq, cp.Hash, cp.At), cp.Signature) {
+		return &Break{Seq: cp.Seq, Reason: "checkpoint signature invalid"}
+	}
+	if cp.Seq > headSeq {
+		return &Break{Seq: headSeq, Reason: fmt.Sprintf("signed checkpoint at %d is beyond the chain head", cp.Seq)}
+	}
+	h, err := src.HashAt(ctx, cp.Seq)
+	if err != nil || !bytes.Equal(h, cp.Hash) {
+		return &Break{Seq: cp.Seq, Reason: "event does not match its signed checkpoint"}
+	}
+	return nil
+}

@@ -1,0 +1,306 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/custos-cim/custos"
+	"github.com/custos-cim/custos/internal/audit"
+)
+
+// chainConfig says when the store signs a checkpoint of the audit chain.
+type chainConfig struct {
+	mu     sync.RWMutex
+	signer audit.Signer
+	every  int64 // sign when the chain crosses a multiple of this many events
+}
+
+// SetAuditSigner makes the store sign a checkpoint of the chain head every
+// `every` events, in the same transaction as the events.
+func (db *DB) SetAuditSigner(s audit.Signer, every int64) {
+	db.chain.mu.Lock()
+	db.chain.signer, db.chain.every = s, every
+	db.chain.mu.Unlock()
+}
+
+// AppendAudit links events into the chain and inserts them, in the caller's
+// transaction: the events commit or vanish together with the change they
+// describe. On PostgreSQL the chain head row is locked, so concurrent
+// writers (even several servers) extend the chain one after another.
+func (tx *Tx) AppendAudit(ctx context.Context, events ...custos.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	lock := ""
+	if tx.db.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	var seq int64
+	var head []byte
+	err := tx.row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&seq, &head)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, ?) ON CONFLICT (id) DO NOTHING`, audit.GenesisHash); err != nil {
+			return fmt.Errorf("audit head: %w", err)
+		}
+		err = tx.row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&seq, &head)
+	}
+	if err != nil {
+		return fmt.Errorf("audit head: %w", err)
+	}
+	startSeq := seq
+	now := tx.Now()
+	newSeq, newHash := audit.Link(events, seq, head, now)
+	if err := tx.insertEvents(ctx, events); err != nil {
+		return fmt.Errorf("audit append: %w", err)
+	}
+	if _, err := tx.exec(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, newSeq, newHash); err != nil {
+		return fmt.Errorf("audit head: %w", err)
+	}
+	tx.db.chain.mu.RLock()
+	signer, every := tx.db.chain.signer, tx.db.chain.every
+	tx.db.chain.mu.RUnlock()
+	if signer != nil && every > 0 && newSeq/every > startSeq/every {
+		cp, err := audit.NewCheckpoint(signer, newSeq, newHash, now)
+		if err != nil {
+			return fmt.Errorf("audit checkpoint: %w", err)
+		}
+		if err := tx.InsertCheckpoint(ctx, cp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const auditColumns = `seq, at, actor_id, actor, role, org_id, action, target_type, target_ref, purpose, outcome, reason, client_addr, request_id, via, detail, prev_hash, hash`
+
+// insertEvents writes events with multi-row INSERTs.
+func (tx *Tx) insertEvents(ctx context.Context, events []custos.AuditEvent) error {
+	const perRow = 18
+	const maxRows = 50
+	for len(events) > 0 {
+		n := min(len(events), maxRows)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO audit_events (` + auditColumns + `) VALUES `)
+		args := make([]any, 0, n*perRow)
+		row := "(" + placeholders(perRow) + ")"
+		for i, e := range events[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+			args = append(args, e.Seq, tx.db.ts(e.At), e.ActorID, e.Actor, e.Role, e.OrgID, e.Action, e.TargetType, e.TargetRef,
+				e.Purpose, string(e.Outcome), e.Reason, e.ClientAddr, e.RequestID, e.Via, e.Detail, e.PrevHash, e.Hash)
+		}
+		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+		events = events[n:]
+	}
+	return nil
+}
+
+// AppendAuditBatch is the group committer's append: one transaction per batch.
+func (db *DB) AppendAuditBatch(ctx context.Context, events []custos.AuditEvent) error {
+	return db.Write(ctx, func(tx *Tx) error { return tx.AppendAudit(ctx, events...) })
+}
+
+// InsertCheckpoint stores a signed checkpoint.
+func (tx *Tx) InsertCheckpoint(ctx context.Context, cp custos.AuditCheckpoint) error {
+	_, err := tx.exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (seq) DO NOTHING`, cp.Seq, cp.Hash, tx.db.ts(cp.At), cp.KeyID, cp.Signature)
+	if err != nil {
+		return fmt.Errorf("audit checkpoint: %w", err)
+	}
+	return nil
+}
+
+// CheckpointHead signs the current head if no checkpoint covers it yet (the
+// time-based checkpoint job). It returns the checkpoint, or ok=false when
+// there was nothing new to sign.
+func (db *DB) CheckpointHead(ctx context.Context, s audit.Signer) (cp custos.AuditCheckpoint, ok bool, err error) {
+	err = db.Write(ctx, func(tx *Tx) error {
+		lock := ""
+		if db.dialect == Postgres {
+			lock = " FOR UPDATE"
+		}
+		var seq int64
+		var hash []byte
+		if err := tx.row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&seq, &hash); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			return err
+		}
+		var last int64
+		if err := tx.row(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints`).Scan(&last); err != nil {
+			return err
+		}
+		if seq == 0 || last >= seq {
+			return nil
+		}
+		c, err := audit.NewCheckpoint(s, seq, hash, tx.Now())
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertCheckpoint(ctx, c); err != nil {
+			return err
+		}
+		cp, ok = c, true
+		return nil
+	})
+	return cp, ok, err
+}
+
+// Head returns the recorded chain head.
+func (db *DB) Head(ctx context.Context) (int64, []byte, error) {
+	var seq int64
+	var hash []byte
+	err := db.r.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, audit.GenesisHash, nil
+	}
+	return seq, hash, err
+}
+
+// HashAt returns the stored hash of one event.
+func (db *DB) HashAt(ctx context.Context, seq int64) ([]byte, error) {
+	var h []byte
+	err := db.r.QueryRowContext(ctx, db.bind(`SELECT hash FROM audit_events WHERE seq = ?`), seq).Scan(&h)
+	return h, notFound(err)
+}
+
+// ScanAudit calls fn for each event with from <= seq <= to in order. It
+// reads in pages so that no long-running read transaction holds back the
+// writers (or the WAL checkpoint).
+func (db *DB) ScanAudit(ctx context.Context, from, to int64, fn func(*custos.AuditEvent) error) error {
+	const page = 20000
+	var e custos.AuditEvent
+	for from <= to {
+		end := min(to, from+page-1)
+		rows, err := db.r.QueryContext(ctx, db.bind(`SELECT `+auditColumns+` FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq`), from, end)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scanEvent(rows, &e); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := fn(&e); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		from = end + 1
+	}
+	return nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanEvent(s scanner, e *custos.AuditEvent) error {
+	var outcome string
+	err := s.Scan(&e.Seq, scanTime{&e.At}, &e.ActorID, &e.Actor, &e.Role, &e.OrgID, &e.Action, &e.TargetType, &e.TargetRef,
+		&e.Purpose, &outcome, &e.Reason, &e.ClientAddr, &e.RequestID, &e.Via, &e.Detail, &e.PrevHash, &e.Hash)
+	e.Outcome = custos.Outcome(outcome)
+	return err
+}
+
+// Checkpoints returns every checkpoint in order.
+func (db *DB) Checkpoints(ctx context.Context) ([]custos.AuditCheckpoint, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []custos.AuditCheckpoint
+	for rows.Next() {
+		var cp custos.AuditCheckpoint
+		if err := rows.Scan(&cp.Seq, &cp.Hash, scanTime{&cp.At}, &cp.KeyID, &cp.Signature); err != nil {
+			return nil, err
+		}
+		out = append(out, cp)
+	}
+	return out, rows.Err()
+}
+
+// SearchAudit lists events for auditors, newest first.
+func (db *DB) SearchAudit(ctx context.Context, f custos.AuditFilter) ([]custos.AuditEvent, error) {
+	var where []string
+	var args []any
+	if f.ActorID != 0 {
+		where, args = append(where, "actor_id = ?"), append(args, f.ActorID)
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	}
+	if f.TargetRef != "" {
+		where, args = append(where, "target_ref = ?"), append(args, f.TargetRef)
+	}
+	if f.Action != "" {
+		where, args = append(where, "action = ?"), append(args, f.Action)
+	}
+	if f.Outcome != "" {
+		where, args = append(where, "outcome = ?"), append(args, string(f.Outcome))
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, "at >= ?"), append(args, db.ts(f.From))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "at < ?"), append(args, db.ts(f.To))
+	}
+	if f.AfterSeq > 0 {
+		where, args = append(where, "seq < ?"), append(args, f.AfterSeq)
+	}
+	q := `SELECT ` + auditColumns + ` FROM audit_events`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 10000 {
+		limit = 100
+	}
+	q += fmt.Sprintf(` ORDER BY seq DESC LIMIT %d`, limit)
+	rows, err := db.r.QueryContext(ctx, db.bind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []custos.AuditEvent
+	for rows.Next() {
+		var e custos.AuditEvent
+		if err := scanEvent(rows, &e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// AuditCount returns the number of stored events.
+func (db *DB) AuditCount(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM audit_events`).Scan(&n)
+	return n, err
+}
+
+// LastCheckpointAt returns when the newest checkpoint was signed (zero if none).
+func (db *DB) LastCheckpointAt(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	err := db.r.QueryRowContext(ctx, `SELECT at FROM audit_checkpoints ORDER BY seq DESC LIMIT 1`).Scan(scanTime{&t})
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	return t, err
+}

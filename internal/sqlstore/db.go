@@ -1,0 +1,344 @@
+// Package sqlstore keeps Custos's records in SQLite (the embedded default) or
+// PostgreSQL (production) behind one API. It never sees plaintext personal
+// data: the services encrypt before they store and decrypt after they load,
+// so everything personal that reaches this package is ciphertext or a blind
+// index. Each dialect has its own numbered, forward-only migrations.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/custos-cim/custos"
+)
+
+// Dialect names the database engine.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says where the store lives.
+type Config struct {
+	// URL selects PostgreSQL ("postgres://…"); empty means SQLite under DataDir.
+	URL string
+	// DataDir holds the SQLite file custos.db.
+	DataDir string
+	// SQLiteSync is the SQLite synchronous level: "normal" (default; durable
+	// across process crashes with WAL) or "full" (also across power loss).
+	SQLiteSync string
+	Clock      custos.Clock
+}
+
+// DB is an open store.
+type DB struct {
+	dialect Dialect
+	w       *sql.DB // writes; for SQLite a single connection, so writers queue in Go, not in busy loops
+	r       *sql.DB // reads; the same pool as w on PostgreSQL
+	path    string  // SQLite file
+	clock   custos.Clock
+	binds   sync.Map // query text → dialect-specific text
+	chain   chainConfig
+}
+
+// Open connects to the store. It does not migrate; call Migrate.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	db := &DB{clock: cfg.Clock}
+	if db.clock == nil {
+		db.clock = custos.SystemClock{}
+	}
+	if cfg.URL != "" {
+		db.dialect = Postgres
+		p, err := sql.Open("pgx", cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		p.SetMaxOpenConns(max(8, 4*runtime.NumCPU()))
+		p.SetMaxIdleConns(max(8, 4*runtime.NumCPU()))
+		p.SetConnMaxIdleTime(5 * time.Minute)
+		db.w, db.r = p, p
+		if err := p.PingContext(ctx); err != nil {
+			p.Close()
+			return nil, fmt.Errorf("connect to postgres: %w", err)
+		}
+		return db, nil
+	}
+	db.dialect = SQLite
+	dir := cfg.DataDir
+	if dir == "" {
+		dir = "custos-data"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	db.path = filepath.Join(dir, "custos.db")
+	sync := "NORMAL"
+	if strings.EqualFold(cfg.SQLiteSync, "full") {
+		sync = "FULL"
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(" + sync + ")&_pragma=secure_delete(1)"
+	u := "file:" + (&url.URL{Path: db.path}).EscapedPath()
+	var err error
+	if db.w, err = sql.Open("sqlite", u+"?"+pragmas+"&_txlock=immediate"); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	db.w.SetMaxOpenConns(1)
+	db.w.SetMaxIdleConns(1)
+	db.w.SetConnMaxIdleTime(0)
+	db.w.SetConnMaxLifetime(0)
+	if err := db.w.PingContext(ctx); err != nil {
+		db.w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", db.path, err)
+	}
+	if err := os.Chmod(db.path, 0o600); err != nil {
+		db.w.Close()
+		return nil, err
+	}
+	if db.r, err = sql.Open("sqlite", u+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
+		db.w.Close()
+		return nil, err
+	}
+	n := max(4, 2*runtime.NumCPU())
+	db.r.SetMaxOpenConns(n)
+	db.r.SetMaxIdleConns(n)
+	return db, nil
+}
+
+// Close releases the connections.
+func (db *DB) Close() error {
+	if db.r != db.w {
+		db.r.Close()
+	}
+	return db.w.Close()
+}
+
+// Dialect reports the engine.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Path is the SQLite database file ("" on PostgreSQL).
+func (db *DB) Path() string { return db.path }
+
+// Now is the store's clock.
+func (db *DB) Now() time.Time { return db.clock.Now() }
+
+// SetClock replaces the clock (tests).
+func (db *DB) SetClock(c custos.Clock) { db.clock = c }
+
+// queryer is what *sql.DB and *sql.Tx have in common.
+type queryer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx runs queries, inside a transaction (Write) or straight on the read pool (Reader).
+type Tx struct {
+	db *DB
+	q  queryer
+}
+
+// Write runs fn in one read-write transaction: committed if fn returns nil,
+// rolled back otherwise.
+func (db *DB) Write(ctx context.Context, fn func(*Tx) error) (err error) {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(&Tx{db: db, q: tx}); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Snapshot runs fn in a read-only transaction, so that all its reads see one
+// consistent state.
+func (db *DB) Snapshot(ctx context.Context, fn func(*Tx) error) error {
+	tx, err := db.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: db.dialect == Postgres})
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(&Tx{db: db, q: tx})
+}
+
+// Reader returns a Tx that runs each query on its own from the read pool.
+func (db *DB) Reader() *Tx { return &Tx{db: db, q: db.r} }
+
+// bind rewrites '?' placeholders into '$n' for PostgreSQL. Queries never put
+// '?' inside string literals.
+func (db *DB) bind(q string) string {
+	if db.dialect != Postgres {
+		return q
+	}
+	if v, ok := db.binds.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	s := b.String()
+	db.binds.Store(q, s)
+	return s
+}
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.q.ExecContext(ctx, tx.db.bind(q), args...)
+}
+
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.q.QueryContext(ctx, tx.db.bind(q), args...)
+}
+
+func (tx *Tx) row(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.q.QueryRowContext(ctx, tx.db.bind(q), args...)
+}
+
+// Now is the store's clock time, truncated to what both engines keep.
+func (tx *Tx) Now() time.Time { return tx.db.clock.Now().UTC().Truncate(time.Microsecond) }
+
+// ts converts a time into the dialect's column value.
+func (db *DB) ts(t time.Time) any {
+	if db.dialect == SQLite {
+		if t.IsZero() {
+			return int64(0)
+		}
+		return t.UnixMicro()
+	}
+	return t.UTC()
+}
+
+// tsp converts an optional time.
+func (db *DB) tsp(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return db.ts(*t)
+}
+
+// scanTime reads either dialect's time column.
+type scanTime struct{ t *time.Time }
+
+func (s scanTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*s.t = time.Time{}
+	case int64:
+		if v == 0 {
+			*s.t = time.Time{}
+		} else {
+			*s.t = time.UnixMicro(v).UTC()
+		}
+	case time.Time:
+		if v.Year() <= 1 {
+			*s.t = time.Time{}
+		} else {
+			*s.t = v.UTC()
+		}
+	default:
+		return fmt.Errorf("sqlstore: cannot scan %T into a time", src)
+	}
+	return nil
+}
+
+// scanTimePtr reads a nullable time column.
+type scanTimePtr struct{ t **time.Time }
+
+func (s scanTimePtr) Scan(src any) error {
+	if src == nil {
+		*s.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (scanTime{&t}).Scan(src); err != nil {
+		return err
+	}
+	*s.t = &t
+	return nil
+}
+
+// isUnique reports a unique or primary-key violation.
+func isUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	return false
+}
+
+// isForeignKey reports a foreign-key violation.
+func isForeignKey(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
+	}
+	return false
+}
+
+// notFound maps sql.ErrNoRows to the domain's not-found error.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return custos.ErrNotFound
+	}
+	return err
+}
+
+// like escapes a LIKE pattern fragment.
+func like(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s)
+}
+
+// placeholders returns "?, ?, …" for n arguments.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}

@@ -1,0 +1,127 @@
+package custos
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// OrgKind is the level of an organisation unit (R-L2).
+type OrgKind string
+
+// Organisation levels: head office → branch → sub-branch or department.
+const (
+	HeadOffice OrgKind = "head_office"
+	Branch     OrgKind = "branch"
+	SubBranch  OrgKind = "sub_branch"
+	Department OrgKind = "department"
+)
+
+// ValidOrgKind reports whether k is a known level.
+func ValidOrgKind(k OrgKind) bool {
+	switch k {
+	case HeadOffice, Branch, SubBranch, Department:
+		return true
+	}
+	return false
+}
+
+// Org is one unit of the organisation tree. Path lists the ids from the root
+// ("/1/4/9/") so that "this unit and everything below" is a prefix match.
+type Org struct {
+	ID       int64   `json:"id"`
+	Code     string  `json:"code"`
+	Name     string  `json:"name"`
+	NameEN   string  `json:"name_en,omitempty"`
+	Kind     OrgKind `json:"kind"`
+	ParentID int64   `json:"parent_id,omitempty"`
+	Path     string  `json:"path"`
+}
+
+// ChildPath is the path of a unit with the given id directly below o.
+func (o Org) ChildPath(id int64) string {
+	p := o.Path
+	if p == "" {
+		p = "/"
+	}
+	return p + strconv.FormatInt(id, 10) + "/"
+}
+
+// PathContains reports whether the unit at path outer contains (or is) the unit at inner.
+func PathContains(outer, inner string) bool {
+	return outer != "" && strings.HasPrefix(inner, outer)
+}
+
+// Role is what a user does; the permission rules key on it.
+type Role string
+
+// Roles (R-L2, R-C1).
+const (
+	RoleAdmin          Role = "admin"
+	RoleGeneralManager Role = "general_manager"
+	RoleManager        Role = "manager"
+	RoleAccountManager Role = "account_manager"
+	RoleButler         Role = "butler"
+	RoleInspector      Role = "inspector"
+	RoleCompliance     Role = "compliance"
+	RoleAuditor        Role = "auditor"
+	RoleCustodian      Role = "custodian"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleGeneralManager, RoleManager, RoleAccountManager, RoleButler, RoleInspector, RoleCompliance, RoleAuditor, RoleCustodian}
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	for _, x := range Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+var roleLabels = map[Role]Message{
+	RoleAdmin:          {ZH: "系统管理员", EN: "Administrator"},
+	RoleGeneralManager: {ZH: "总经理", EN: "General manager"},
+	RoleManager:        {ZH: "部门经理", EN: "Manager"},
+	RoleAccountManager: {ZH: "客户经理", EN: "Account manager"},
+	RoleButler:         {ZH: "管家", EN: "Butler"},
+	RoleInspector:      {ZH: "审核员", EN: "Inspector"},
+	RoleCompliance:     {ZH: "合规官", EN: "Compliance officer"},
+	RoleAuditor:        {ZH: "审计员", EN: "Auditor"},
+	RoleCustodian:      {ZH: "档案保管员", EN: "Custodian"},
+}
+
+// Label is the role's display name.
+func (r Role) Label() Message { return roleLabels[r] }
+
+// User is a member of staff with an individual account (R-C4).
+type User struct {
+	ID                int64      `json:"id"`
+	Username          string     `json:"username"`
+	DisplayName       string     `json:"display_name"`
+	OrgID             int64      `json:"org_id"`
+	Role              Role       `json:"role"`
+	Disabled          bool       `json:"disabled"`
+	MFAEnabled        bool       `json:"mfa_enabled"`
+	FailedLogins      int        `json:"-"`
+	LockedUntil       time.Time  `json:"-"`
+	PasswordChangedAt time.Time  `json:"-"`
+	CreatedAt         time.Time  `json:"created_at"`
+	LastLoginAt       *time.Time `json:"last_login_at,omitempty"`
+}
+
+// UserFilter selects users.
+type UserFilter struct {
+	OrgID    int64
+	Role     Role
+	Username string
+}
+
+// PortfolioEntry assigns a customer, or a building for butlers, to a member of staff.
+type PortfolioEntry struct {
+	UserID     int64  `json:"user_id"`
+	CustomerID string `json:"customer_id,omitempty"`
+	Building   string `json:"building,omitempty"` // BuildingKey(estate, building)
+}
