@@ -25,8 +25,8 @@
 //   - Mainland travel permit for Hong Kong and Macao residents (回乡证): H or M,
 //     an 8-digit lifetime number, and optionally the 2-digit renewal count.
 //   - Mainland travel permit for Taiwan residents (台胞证): 8 digits since
-//     September 2008; older numbers add a 2-digit issue count and, until 2006,
-//     an issuing-office code in brackets. Those are accepted with a warning.
+//     September 2008; older numbers add a 2-digit issue count and, on most, an
+//     issuing-office code in brackets. Those are accepted with a warning.
 //   - Passports: Chinese (E + 8 digits, E + letter + 7 digits, G + 8 digits,
 //     …) and foreign passports vary too much to check more than the shape:
 //     5 to 17 letters and digits.
@@ -40,8 +40,10 @@
 //     0-9 and A-Y without I, O, Z, S and V; registration authority, organisation
 //     category, 6-digit region, the 9-character GB 11714 organisation code, and
 //     a MOD 31 check character. The embedded organisation code has its own
-//     MOD 11 check; a mismatch there is reported as a warning only, because
-//     codes issued in the transition years do not always satisfy it.
+//     MOD 11 check (GB 11714, which values letters differently); a mismatch
+//     there is only a warning: the outer check already catches typing errors,
+//     and an odd inner code is a matter for the registration authority, not a
+//     reason to turn the customer away.
 //
 // # Errors
 //

@@ -183,7 +183,7 @@ func isNormalASCII(s string) bool {
 func isDash(r rune) bool {
 	switch r {
 	case '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2015', // hyphen … horizontal bar
-		'\u2212', // minus sign
+		'\u2212',           // minus sign
 		'\uFE58', '\uFE63': // small em dash, small hyphen-minus
 		return true
 	}
