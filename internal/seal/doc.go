@@ -8,24 +8,30 @@
 // Five kinds of key, five jobs, never shared, so that the loss or misuse of one
 // does not hand over the others:
 //
-//   - The key-encryption key (KEK, kek.json) wraps data keys and nothing else
-//     that is bulk data. It is a tink AEAD keyset of AES-256-GCM keys, so it can
-//     be rotated: a new primary key wraps from then on, older enabled keys still
-//     unwrap, and every wrapped key carries tink's 5-byte prefix naming the
-//     version that wrapped it ([WrappedKeyID]), which lets a re-wrap job find what
-//     is left to move before an old version is retired.
+//   - The key-encryption key (KEK, kek.json) wraps data keys, and the few
+//     secrets that belong to no customer (Sealer.SealSystem, e.g. TOTP
+//     secrets); it never encrypts customer fields itself, so it stays off the
+//     hot path and could live in an HSM. It is a tink AEAD keyset of
+//     AES-256-GCM keys, so it can be rotated: a new primary key wraps from
+//     then on, older enabled keys still unwrap, and every wrapped key carries
+//     tink's 5-byte prefix naming the version that wrapped it
+//     ([WrappedKeyID]), which lets a re-wrap job find what is left to move
+//     before an old version is retired.
 //   - One data key (DEK) per customer: 32 random bytes, AES-256-GCM, stored only
 //     wrapped, next to the customer. Encrypting each customer under its own key
 //     makes erasure cheap and certain (R-F3): deleting the wrapped key row
-//     ("crypto-shredding") makes every copy of that customer's ciphertext, in
-//     backups too, unreadable. Field encryption uses crypto/aes + crypto/cipher
+//     ("crypto-shredding") makes every copy of that customer's ciphertext
+//     unreadable. A backup that still holds the wrapped key stays readable
+//     until it expires, or until the KEK version that wrapped it is retired,
+//     which is why rotation plus retirement is also the way to shred old
+//     backups. Field encryption uses crypto/aes + crypto/cipher
 //     directly, with unwrapped keys held in a bounded LRU cache, because it is
 //     the hot path. Random 96-bit nonces are safe here because each key only
 //     ever encrypts one customer's fields, far below GCM's 2^32 message bound.
 //   - The index key (index.json) computes blind indexes: HMAC-SHA256 over
 //     kind || 0x00 || normalised value. Equal inputs give equal indexes, so the
-//     store can look up an identity number or phone number without decrypting,
-//     while the database alone reveals nothing about the values.
+//     store can look up an identity number or phone number without decrypting;
+//     the database alone shows which rows share a value, not the value.
 //   - The audit-reference key (auditref.json) computes the references that
 //     audit rows carry instead of personal data (as Vault HMACs values before
 //     they reach its audit log). It is a different key from the index key on
