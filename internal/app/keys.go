@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/custos-cim/custos/internal/seal"
+	"github.com/custos-cim/custos/internal/sqlstore"
+)
+
+// RotateResult reports a key rotation.
+type RotateResult struct {
+	NewVersion uint32
+	Rewrapped  int
+}
+
+// RotateKEK adds a new key-encryption key version, makes it primary and
+// rewraps every customer's data key under it (R-D1). Old versions stay able
+// to decrypt until retired. progress is called after every batch.
+func (a *App) RotateKEK(ctx context.Context, progress func(done int)) (RotateResult, error) {
+	v, err := a.keys.KEK.Rotate()
+	if err != nil {
+		return RotateResult{}, fmt.Errorf("rotate key-encryption key: %w", err)
+	}
+	res := RotateResult{NewVersion: v.ID}
+	n, err := a.RewrapAll(ctx, progress)
+	res.Rewrapped = n
+	return res, err
+}
+
+// RewrapAll rewraps every data key not yet under the primary KEK version.
+// It works in batches and can be interrupted and rerun safely.
+func (a *App) RewrapAll(ctx context.Context, progress func(done int)) (int, error) {
+	primary := a.keys.KEK.Primary().ID
+	after := ""
+	done := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		keys, err := a.db.Reader().CustomerKeys(ctx, after, 500)
+		if err != nil {
+			return done, err
+		}
+		if len(keys) == 0 {
+			return done, nil
+		}
+		err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+			for _, k := range keys {
+				if id, ok := seal.WrappedKeyID(k.Wrapped); ok && id == primary {
+					continue
+				}
+				nw, err := a.keys.Sealer.Rewrap(k.CustomerID, k.Wrapped)
+				if err != nil {
+					return fmt.Errorf("rewrap %s: %w", k.CustomerID, err)
+				}
+				if err := tx.UpdateCustomerKey(ctx, k.CustomerID, k.Wrapped, nw, int64(primary)); err != nil {
+					return err
+				}
+				done++
+			}
+			return nil
+		})
+		if err != nil {
+			return done, err
+		}
+		after = keys[len(keys)-1].CustomerID
+		if progress != nil {
+			progress(done)
+		}
+	}
+}

@@ -1,0 +1,600 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/custos-cim/custos"
+)
+
+// CustomerRecord is a customer as stored: plaintext only for what scoping,
+// filtering and sorting need; everything personal is ciphertext under the
+// customer's data key (ProfileCT, CustomCT) or a blind index.
+type CustomerRecord struct {
+	ID              string
+	ArchiveNo       string
+	Type            custos.CustomerType
+	OrgID           int64
+	OrgPath         string // loaded, not stored
+	OwnerID         int64
+	Category        string
+	Status          custos.ArchiveStatus
+	Sensitivity     custos.Sensitivity
+	ProtectedReason string
+	Verification    custos.Verification
+	DisplayName     string // institutions' names; persons' names are encrypted
+	Building        string
+	Classes         map[string]string
+	ProfileCT       []byte
+	CustomCT        []byte
+	WrappedKey      []byte
+	KEKID           int64
+	CreatedBy       int64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	Version         int64
+}
+
+// IndexEntry is one blind index of a customer: kind ("id_number", "phone",
+// "uscc", "name") and the HMAC of the normalised value.
+type IndexEntry struct {
+	Kind string
+	Hash []byte
+}
+
+// ErrDuplicateIdentity is returned when another archive already holds the identity.
+var ErrDuplicateIdentity = &custos.Error{Code: custos.EConflict,
+	Message: custos.Message{ZH: "该证件号码的客户档案已存在（一客一档）", EN: "an archive for this identity already exists (one archive per customer)"},
+	Fields:  []custos.FieldError{{Field: "id_number", Code: custos.CodeDuplicate, Message: custos.StandardMessage(custos.CodeDuplicate)}}}
+
+// ErrStale is returned when a customer changed since the caller read it.
+var ErrStale = custos.Errorf(custos.EConflict, "档案已被他人修改，请刷新后重试", "the archive changed since it was read; reload and retry")
+
+// NextArchiveSeq increments and returns the sequence of an archive number series.
+func (tx *Tx) NextArchiveSeq(ctx context.Context, series string) (int64, error) {
+	var n int64
+	err := tx.row(ctx, `INSERT INTO archive_series (series, last_seq) VALUES (?, 1)
+		ON CONFLICT (series) DO UPDATE SET last_seq = archive_series.last_seq + 1 RETURNING last_seq`, series).Scan(&n)
+	return n, err
+}
+
+// InsertCustomer stores a new customer with its wrapped data key, blind
+// indexes and identity key (one archive per identity, R-A1).
+func (tx *Tx) InsertCustomer(ctx context.Context, r *CustomerRecord, index []IndexEntry, identity []byte) error {
+	_, err := tx.exec(ctx, `INSERT INTO customers (id, archive_no, type, org_id, owner_id, category, status, sensitivity, protected_reason,
+		verification, display_name, building, profile_ct, custom_ct, created_by, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, r.ArchiveNo, string(r.Type), r.OrgID, r.OwnerID, r.Category, string(r.Status), string(r.Sensitivity), r.ProtectedReason,
+		string(r.Verification), r.DisplayName, r.Building, r.ProfileCT, r.CustomCT, r.CreatedBy, tx.db.ts(r.CreatedAt), tx.db.ts(r.UpdatedAt), r.Version)
+	if err != nil {
+		if isUnique(err) {
+			return custos.Errorf(custos.EConflict, "档案编号冲突，请重试", "archive number collision; retry").Wrap(err)
+		}
+		if isForeignKey(err) {
+			return custos.Errorf(custos.EInvalid, "机构、客户经理或客户类别不存在", "organisation, owner or category does not exist").Wrap(err)
+		}
+		return fmt.Errorf("insert customer: %w", err)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO customer_keys (customer_id, wrapped, kek_id, created_at) VALUES (?, ?, ?, ?)`,
+		r.ID, r.WrappedKey, r.KEKID, tx.db.ts(r.CreatedAt)); err != nil {
+		return fmt.Errorf("insert customer key: %w", err)
+	}
+	if err := tx.putClasses(ctx, r.ID, r.Classes); err != nil {
+		return err
+	}
+	return tx.putIndex(ctx, r.ID, index, identity)
+}
+
+func (tx *Tx) putClasses(ctx context.Context, id string, classes map[string]string) error {
+	if _, err := tx.exec(ctx, `DELETE FROM customer_classes WHERE customer_id = ?`, id); err != nil {
+		return err
+	}
+	for tax, term := range classes {
+		if term == "" {
+			continue
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO customer_classes (customer_id, taxonomy, term) VALUES (?, ?, ?)`, id, tax, term); err != nil {
+			return fmt.Errorf("insert classification: %w", err)
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) putIndex(ctx context.Context, id string, index []IndexEntry, identity []byte) error {
+	if _, err := tx.exec(ctx, `DELETE FROM customer_index WHERE customer_id = ?`, id); err != nil {
+		return err
+	}
+	for _, e := range index {
+		if _, err := tx.exec(ctx, `INSERT INTO customer_index (kind, hash, customer_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, e.Kind, e.Hash, id); err != nil {
+			return fmt.Errorf("insert blind index: %w", err)
+		}
+	}
+	if _, err := tx.exec(ctx, `DELETE FROM customer_identity WHERE customer_id = ?`, id); err != nil {
+		return err
+	}
+	if identity != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO customer_identity (hash, customer_id) VALUES (?, ?)`, identity, id); err != nil {
+			if isUnique(err) {
+				return ErrDuplicateIdentity
+			}
+			return fmt.Errorf("insert identity: %w", err)
+		}
+	}
+	return nil
+}
+
+// UpdateCustomer replaces a customer's stored state if its version is still
+// r.Version-1 (optimistic locking); r.Version is the new version.
+func (tx *Tx) UpdateCustomer(ctx context.Context, r *CustomerRecord, index []IndexEntry, identity []byte) error {
+	res, err := tx.exec(ctx, `UPDATE customers SET org_id = ?, owner_id = ?, category = ?, status = ?, sensitivity = ?, protected_reason = ?,
+		verification = ?, display_name = ?, building = ?, profile_ct = ?, custom_ct = ?, updated_at = ?, version = ?
+		WHERE id = ? AND version = ?`,
+		r.OrgID, r.OwnerID, r.Category, string(r.Status), string(r.Sensitivity), r.ProtectedReason, string(r.Verification),
+		r.DisplayName, r.Building, r.ProfileCT, r.CustomCT, tx.db.ts(r.UpdatedAt), r.Version, r.ID, r.Version-1)
+	if err != nil {
+		if isForeignKey(err) {
+			return custos.Errorf(custos.EInvalid, "机构、客户经理或客户类别不存在", "organisation, owner or category does not exist").Wrap(err)
+		}
+		return fmt.Errorf("update customer: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrStale
+	}
+	if err := tx.putClasses(ctx, r.ID, r.Classes); err != nil {
+		return err
+	}
+	return tx.putIndex(ctx, r.ID, index, identity)
+}
+
+const customerSelect = `SELECT c.id, c.archive_no, c.type, c.org_id, o.path, c.owner_id, c.category, c.status, c.sensitivity,
+	c.protected_reason, c.verification, c.display_name, c.building, c.profile_ct, c.custom_ct, COALESCE(k.wrapped, ?), COALESCE(k.kek_id, 0),
+	c.created_by, c.created_at, c.updated_at, c.version
+	FROM customers c JOIN orgs o ON o.id = c.org_id LEFT JOIN customer_keys k ON k.customer_id = c.id`
+
+func scanCustomer(s scanner) (*CustomerRecord, error) {
+	var r CustomerRecord
+	var typ, status, sens, verif string
+	err := s.Scan(&r.ID, &r.ArchiveNo, &typ, &r.OrgID, &r.OrgPath, &r.OwnerID, &r.Category, &status, &sens, &r.ProtectedReason, &verif,
+		&r.DisplayName, &r.Building, &r.ProfileCT, &r.CustomCT, &r.WrappedKey, &r.KEKID, &r.CreatedBy, scanTime{&r.CreatedAt}, scanTime{&r.UpdatedAt}, &r.Version)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	r.Type, r.Status, r.Sensitivity, r.Verification = custos.CustomerType(typ), custos.ArchiveStatus(status), custos.Sensitivity(sens), custos.Verification(verif)
+	return &r, nil
+}
+
+// Customer loads one customer with its classes and wrapped key. A customer
+// whose key was destroyed comes back with an empty WrappedKey.
+func (tx *Tx) Customer(ctx context.Context, id string) (*CustomerRecord, error) {
+	r, err := scanCustomer(tx.row(ctx, customerSelect+` WHERE c.id = ?`, []byte{}, id))
+	if err != nil {
+		return nil, err
+	}
+	return r, tx.loadClasses(ctx, []*CustomerRecord{r})
+}
+
+// CustomerByArchiveNo loads a customer by archive number.
+func (tx *Tx) CustomerByArchiveNo(ctx context.Context, no string) (*CustomerRecord, error) {
+	r, err := scanCustomer(tx.row(ctx, customerSelect+` WHERE c.archive_no = ?`, []byte{}, no))
+	if err != nil {
+		return nil, err
+	}
+	return r, tx.loadClasses(ctx, []*CustomerRecord{r})
+}
+
+func (tx *Tx) loadClasses(ctx context.Context, recs []*CustomerRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	byID := make(map[string]*CustomerRecord, len(recs))
+	args := make([]any, 0, len(recs))
+	for _, r := range recs {
+		byID[r.ID] = r
+		r.Classes = map[string]string{}
+		args = append(args, r.ID)
+	}
+	rows, err := tx.query(ctx, `SELECT customer_id, taxonomy, term FROM customer_classes WHERE customer_id IN (`+placeholders(len(args))+`)`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, tax, term string
+		if err := rows.Scan(&id, &tax, &term); err != nil {
+			return err
+		}
+		byID[id].Classes[tax] = term
+	}
+	return rows.Err()
+}
+
+// ACL gathers what a permission decision needs about a customer for a given
+// user at a given time: its place, owner, sensitivity, the user's portfolio
+// and active grants. A missing customer is custos.ErrNotFound.
+func (tx *Tx) ACL(ctx context.Context, customerID string, userID int64, now time.Time) (custos.CustomerACL, error) {
+	a := custos.CustomerACL{CustomerID: customerID}
+	var sens, building string
+	err := tx.row(ctx, `SELECT o.path, c.owner_id, c.sensitivity, c.building FROM customers c JOIN orgs o ON o.id = c.org_id WHERE c.id = ?`,
+		customerID).Scan(&a.OrgPath, &a.OwnerID, &sens, &building)
+	if err != nil {
+		return a, notFound(err)
+	}
+	a.Sensitivity = custos.Sensitivity(sens)
+	rel, err := tx.Relations(ctx, userID, []RelationKey{{CustomerID: customerID, Building: building}}, now)
+	if err != nil {
+		return a, err
+	}
+	a.InPortfolio, a.Granted = rel[customerID].InPortfolio, rel[customerID].Granted
+	return a, nil
+}
+
+// ACLOf builds the decision facts from a loaded record and its relation to the user.
+func ACLOf(r *CustomerRecord, rel Relation) custos.CustomerACL {
+	return custos.CustomerACL{CustomerID: r.ID, OrgPath: r.OrgPath, OwnerID: r.OwnerID, Sensitivity: r.Sensitivity,
+		InPortfolio: rel.InPortfolio, Granted: rel.Granted}
+}
+
+// RelationKey names a customer (and its building) whose relation to a user is wanted.
+type RelationKey struct {
+	CustomerID string
+	Building   string
+}
+
+// Relation is how one user relates to one customer: through the portfolio
+// (the customer or its building) and through active grants.
+type Relation struct {
+	InPortfolio bool
+	Granted     []custos.Action
+}
+
+// Relations returns, in one query, the relation of a user to each customer.
+func (tx *Tx) Relations(ctx context.Context, userID int64, keys []RelationKey, now time.Time) (map[string]Relation, error) {
+	out := make(map[string]Relation, len(keys))
+	if userID == 0 || len(keys) == 0 {
+		return out, nil
+	}
+	ids := make([]any, 0, len(keys))
+	var buildings []any
+	byBuilding := map[string][]string{}
+	for _, k := range keys {
+		ids = append(ids, k.CustomerID)
+		if k.Building != "" {
+			if _, seen := byBuilding[k.Building]; !seen {
+				buildings = append(buildings, k.Building)
+			}
+			byBuilding[k.Building] = append(byBuilding[k.Building], k.CustomerID)
+		}
+	}
+	q := `SELECT 'p', customer_id, '' FROM portfolio WHERE user_id = ? AND customer_id IN (` + placeholders(len(ids)) + `)
+		UNION ALL SELECT 'g', customer_id, actions FROM grants WHERE user_id = ? AND customer_id IN (` + placeholders(len(ids)) + `)
+			AND revoked_at IS NULL AND starts_at <= ? AND expires_at > ?`
+	args := append([]any{userID}, ids...)
+	args = append(args, userID)
+	args = append(args, ids...)
+	args = append(args, tx.db.ts(now), tx.db.ts(now))
+	if len(buildings) > 0 {
+		q += ` UNION ALL SELECT 'b', building, '' FROM portfolio_buildings WHERE user_id = ? AND building IN (` + placeholders(len(buildings)) + `)`
+		args = append(args, userID)
+		args = append(args, buildings...)
+	}
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, key, acts string
+		if err := rows.Scan(&kind, &key, &acts); err != nil {
+			return nil, err
+		}
+		switch kind {
+		case "p":
+			r := out[key]
+			r.InPortfolio = true
+			out[key] = r
+		case "b":
+			for _, id := range byBuilding[key] {
+				r := out[id]
+				r.InPortfolio = true
+				out[id] = r
+			}
+		case "g":
+			r := out[key]
+			for _, s := range strings.Split(acts, ",") {
+				if s != "" {
+					r.Granted = append(r.Granted, custos.Action(s))
+				}
+			}
+			out[key] = r
+		}
+	}
+	return out, rows.Err()
+}
+
+// CustomerQuery is a catalogue or search query: the non-sensitive filter
+// fields, with identifiers already turned into blind-index hashes by the caller.
+type CustomerQuery struct {
+	Filter   custos.CustomerFilter // IDNumber, Phone, USCC and Name are ignored here
+	Index    []IndexEntry          // every entry must match
+	NameLike string                // substring of an institution's name
+	NameHash []byte                // blind index of a person's full name
+}
+
+// scopeSQL renders a permission scope as a WHERE fragment.
+func (tx *Tx) scopeSQL(s custos.Scope, now time.Time) (string, []any) {
+	if s.All {
+		return "1=1", nil
+	}
+	var parts []string
+	var args []any
+	if s.Portfolio {
+		parts = append(parts, `c.owner_id = ?`,
+			`c.id IN (SELECT customer_id FROM portfolio WHERE user_id = ?)`,
+			`(c.building <> '' AND c.building IN (SELECT building FROM portfolio_buildings WHERE user_id = ?))`)
+		args = append(args, s.UserID, s.UserID, s.UserID)
+	}
+	if s.Subtree != "" {
+		parts = append(parts, `(c.sensitivity = 'normal' AND c.org_id IN (SELECT id FROM orgs WHERE path LIKE ? ESCAPE '\'))`)
+		args = append(args, like(s.Subtree)+"%")
+	}
+	if s.Grants {
+		parts = append(parts, `c.id IN (SELECT customer_id FROM grants WHERE user_id = ? AND revoked_at IS NULL AND starts_at <= ? AND expires_at > ?
+			AND (',' || actions || ',') LIKE '%,customer.read,%')`)
+		args = append(args, s.UserID, tx.db.ts(now), tx.db.ts(now))
+	}
+	if len(parts) == 0 {
+		return "1=0", nil
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args
+}
+
+func (tx *Tx) customerWhere(q CustomerQuery, scope custos.Scope, now time.Time) (string, []any) {
+	f := q.Filter
+	where, args := tx.scopeSQL(scope, now)
+	conds := []string{where}
+	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
+	if f.Type != "" {
+		add(`c.type = ?`, string(f.Type))
+	}
+	if f.OrgID != 0 {
+		add(`c.org_id IN (SELECT id FROM orgs WHERE path LIKE (SELECT path FROM orgs WHERE id = ?) || '%')`, f.OrgID)
+	}
+	if f.OwnerID != 0 {
+		add(`c.owner_id = ?`, f.OwnerID)
+	}
+	if f.Category != "" {
+		add(`c.category = ?`, f.Category)
+	}
+	if f.Status != "" {
+		add(`c.status = ?`, string(f.Status))
+	}
+	if f.Sensitivity != "" {
+		add(`c.sensitivity = ?`, string(f.Sensitivity))
+	}
+	if f.Verification != "" {
+		add(`c.verification = ?`, string(f.Verification))
+	}
+	if f.Estate != "" {
+		b := strings.TrimSpace(f.Estate) + "/"
+		if f.Building != "" {
+			add(`c.building = ?`, custos.BuildingKey(f.Estate, f.Building))
+		} else {
+			add(`c.building LIKE ? ESCAPE '\'`, like(b)+"%")
+		}
+	}
+	for tax, term := range f.Classes {
+		add(`c.id IN (SELECT customer_id FROM customer_classes WHERE taxonomy = ? AND term = ?)`, tax, term)
+	}
+	for _, e := range q.Index {
+		add(`c.id IN (SELECT customer_id FROM customer_index WHERE kind = ? AND hash = ?)`, e.Kind, e.Hash)
+	}
+	switch {
+	case q.NameLike != "" && q.NameHash != nil:
+		add(`(c.display_name LIKE ? ESCAPE '\' OR c.id IN (SELECT customer_id FROM customer_index WHERE kind = 'name' AND hash = ?))`, "%"+like(q.NameLike)+"%", q.NameHash)
+	case q.NameLike != "":
+		add(`c.display_name LIKE ? ESCAPE '\'`, "%"+like(q.NameLike)+"%")
+	case q.NameHash != nil:
+		add(`c.id IN (SELECT customer_id FROM customer_index WHERE kind = 'name' AND hash = ?)`, q.NameHash)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+var sortSQL = map[string]string{
+	"archive_no":  "c.archive_no ASC",
+	"-archive_no": "c.archive_no DESC",
+	"created_at":  "c.created_at ASC, c.id ASC",
+	"-created_at": "c.created_at DESC, c.id DESC",
+	"updated_at":  "c.updated_at ASC, c.id ASC",
+	"-updated_at": "c.updated_at DESC, c.id DESC",
+}
+
+// FindCustomers returns one page of the customers in scope that match the
+// query, and the total count.
+func (tx *Tx) FindCustomers(ctx context.Context, q CustomerQuery, scope custos.Scope, now time.Time) ([]*CustomerRecord, int, error) {
+	q.Filter.Normalize()
+	if scope.None() {
+		return nil, 0, nil
+	}
+	order, ok := sortSQL[q.Filter.Sort]
+	if !ok {
+		return nil, 0, custos.Errorf(custos.EInvalid, "不支持的排序方式", "unsupported sort")
+	}
+	where, args := tx.customerWhere(q, scope, now)
+	var total int
+	if err := tx.row(ctx, `SELECT count(*) FROM customers c WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count customers: %w", err)
+	}
+	if total == 0 {
+		return nil, 0, nil
+	}
+	offset := (q.Filter.Page - 1) * q.Filter.PageSize
+	qargs := append([]any{[]byte{}}, args...)
+	qargs = append(qargs, q.Filter.PageSize, offset)
+	rows, err := tx.query(ctx, customerSelect+` WHERE `+where+` ORDER BY `+order+` LIMIT ? OFFSET ?`, qargs...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find customers: %w", err)
+	}
+	var out []*CustomerRecord
+	for rows.Next() {
+		r, err := scanCustomer(rows)
+		if err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		out = append(out, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	return out, total, tx.loadClasses(ctx, out)
+}
+
+// Catalogue counts the customers in scope by unit, category and tier.
+func (tx *Tx) Catalogue(ctx context.Context, scope custos.Scope, now time.Time) ([]custos.CatalogueEntry, error) {
+	if scope.None() {
+		return nil, nil
+	}
+	where, args := tx.scopeSQL(scope, now)
+	rows, err := tx.query(ctx, `SELECT c.org_id, c.category, COALESCE(cc.term, ''), count(*) FROM customers c
+		LEFT JOIN customer_classes cc ON cc.customer_id = c.id AND cc.taxonomy = 'tier'
+		WHERE `+where+` GROUP BY c.org_id, c.category, COALESCE(cc.term, '') ORDER BY 1, 2, 3`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []custos.CatalogueEntry
+	for rows.Next() {
+		var e custos.CatalogueEntry
+		if err := rows.Scan(&e.OrgID, &e.Category, &e.Tier, &e.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CountCustomers counts all stored customers.
+func (tx *Tx) CountCustomers(ctx context.Context) (int64, error) {
+	var n int64
+	err := tx.row(ctx, `SELECT count(*) FROM customers`).Scan(&n)
+	return n, err
+}
+
+// CustomerKey is a customer's wrapped data key.
+type CustomerKey struct {
+	CustomerID string
+	Wrapped    []byte
+	KEKID      int64
+}
+
+// CustomerKeys pages through the wrapped data keys after a customer id.
+func (tx *Tx) CustomerKeys(ctx context.Context, after string, limit int) ([]CustomerKey, error) {
+	rows, err := tx.query(ctx, `SELECT customer_id, wrapped, kek_id FROM customer_keys WHERE customer_id > ? ORDER BY customer_id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []CustomerKey
+	for rows.Next() {
+		var k CustomerKey
+		if err := rows.Scan(&k.CustomerID, &k.Wrapped, &k.KEKID); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// UpdateCustomerKey stores a rewrapped data key, if it is still the one
+// that was rewrapped.
+func (tx *Tx) UpdateCustomerKey(ctx context.Context, id string, old, wrapped []byte, kekID int64) error {
+	_, err := tx.exec(ctx, `UPDATE customer_keys SET wrapped = ?, kek_id = ?, rotated_at = ? WHERE customer_id = ? AND wrapped = ?`,
+		wrapped, kekID, tx.db.ts(tx.Now()), id, old)
+	return err
+}
+
+// DestroyCustomerKey deletes a customer's wrapped data key: everything
+// encrypted under it becomes unreadable (crypto-shredding).
+func (tx *Tx) DestroyCustomerKey(ctx context.Context, id string) error {
+	_, err := tx.exec(ctx, `DELETE FROM customer_keys WHERE customer_id = ?`, id)
+	return err
+}
+
+// CreateGrant stores an access grant.
+func (tx *Tx) CreateGrant(ctx context.Context, g *custos.Grant) error {
+	acts := make([]string, len(g.Actions))
+	for i, a := range g.Actions {
+		acts[i] = string(a)
+	}
+	g.CreatedAt = tx.Now()
+	err := tx.row(ctx, `INSERT INTO grants (user_id, customer_id, actions, purpose, reason, granted_by, starts_at, expires_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, g.UserID, g.CustomerID, strings.Join(acts, ","), g.Purpose, g.Reason,
+		g.GrantedBy, tx.db.ts(g.StartsAt), tx.db.ts(g.ExpiresAt), tx.db.ts(g.CreatedAt)).Scan(&g.ID)
+	if isForeignKey(err) {
+		return custos.ErrNotFound
+	}
+	return err
+}
+
+// RevokeGrant ends a grant early.
+func (tx *Tx) RevokeGrant(ctx context.Context, id, by int64) error {
+	res, err := tx.exec(ctx, `UPDATE grants SET revoked_at = ?, revoked_by = ? WHERE id = ? AND revoked_at IS NULL`, tx.db.ts(tx.Now()), by, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return custos.ErrNotFound
+	}
+	return nil
+}
+
+const grantColumns = `id, user_id, customer_id, actions, purpose, reason, granted_by, starts_at, expires_at, revoked_at, revoked_by, created_at`
+
+func scanGrant(s scanner) (*custos.Grant, error) {
+	var g custos.Grant
+	var acts string
+	if err := s.Scan(&g.ID, &g.UserID, &g.CustomerID, &acts, &g.Purpose, &g.Reason, &g.GrantedBy, scanTime{&g.StartsAt}, scanTime{&g.ExpiresAt},
+		scanTimePtr{&g.RevokedAt}, &g.RevokedBy, scanTime{&g.CreatedAt}); err != nil {
+		return nil, notFound(err)
+	}
+	for _, a := range strings.Split(acts, ",") {
+		if a != "" {
+			g.Actions = append(g.Actions, custos.Action(a))
+		}
+	}
+	return &g, nil
+}
+
+// Grant loads one grant.
+func (tx *Tx) Grant(ctx context.Context, id int64) (*custos.Grant, error) {
+	return scanGrant(tx.row(ctx, `SELECT `+grantColumns+` FROM grants WHERE id = ?`, id))
+}
+
+// Grants lists grants of a user (userID != 0) or on a customer (customerID != "").
+func (tx *Tx) Grants(ctx context.Context, userID int64, customerID string) ([]*custos.Grant, error) {
+	q := `SELECT ` + grantColumns + ` FROM grants WHERE 1=1`
+	var args []any
+	if userID != 0 {
+		q, args = q+` AND user_id = ?`, append(args, userID)
+	}
+	if customerID != "" {
+		q, args = q+` AND customer_id = ?`, append(args, customerID)
+	}
+	rows, err := tx.query(ctx, q+` ORDER BY id DESC`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*custos.Grant
+	for rows.Next() {
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
