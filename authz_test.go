@@ -1,0 +1,144 @@
+package custos
+
+import (
+	"fmt"
+	"testing"
+)
+
+// The permission matrix (R-C1, R-C2, R-C6, R-C10, R-L2): every role × action
+// × scope × sensitivity, written out so a change to the rules shows up here.
+// Cells, in order: the customer is the actor's own, in the actor's unit, in
+// a unit below, in an unrelated unit; each first normal (N) then protected (P).
+var cells = []struct {
+	name  string
+	owner int64
+	path  string
+	sens  Sensitivity
+}{
+	{"own/N", 7, "/1/2/", Normal}, {"own/P", 7, "/1/2/", Protected},
+	{"unit/N", 99, "/1/2/", Normal}, {"unit/P", 99, "/1/2/", Protected},
+	{"below/N", 99, "/1/2/3/", Normal}, {"below/P", 99, "/1/2/3/", Protected},
+	{"other/N", 99, "/1/4/", Normal}, {"other/P", 99, "/1/4/", Protected},
+}
+
+var matrix = map[Role]map[Action]string{
+	RoleAdmin: {ActCustomerRead: "--------", ActCustomerSearch: "--------", ActCustomerUpdate: "--------", ActCustomerReveal: "--------",
+		ActCustomerExport: "--------", ActCustomerPrint: "--------", ActCustomerCreate: "--------"},
+	RoleGeneralManager: {ActCustomerRead: "YYY-Y---", ActCustomerSearch: "YYY-Y---", ActCustomerUpdate: "YYY-Y---", ActCustomerReveal: "YYY-Y---",
+		ActCustomerExport: "YYY-Y---", ActCustomerPrint: "YYY-Y---", ActCustomerCreate: "YYYYYY--"},
+	RoleManager: {ActCustomerRead: "YYY-Y---", ActCustomerSearch: "YYY-Y---", ActCustomerUpdate: "YYY-Y---", ActCustomerReveal: "YYY-Y---",
+		ActCustomerExport: "YYY-Y---", ActCustomerPrint: "YYY-Y---", ActCustomerCreate: "YYYYYY--"},
+	RoleAccountManager: {ActCustomerRead: "YY------", ActCustomerSearch: "YY------", ActCustomerUpdate: "YY------", ActCustomerReveal: "YY------",
+		ActCustomerExport: "--------", ActCustomerPrint: "YY------", ActCustomerCreate: "YY------"},
+	RoleButler: {ActCustomerRead: "YY------", ActCustomerSearch: "YY------", ActCustomerUpdate: "YY------", ActCustomerReveal: "--------",
+		ActCustomerExport: "--------", ActCustomerPrint: "YY------", ActCustomerCreate: "YY------"},
+	RoleInspector: {ActCustomerRead: "YYY-Y---", ActCustomerSearch: "YYY-Y---", ActCustomerUpdate: "--------", ActCustomerReveal: "YYY-Y---",
+		ActCustomerExport: "--------", ActCustomerPrint: "--------", ActCustomerCreate: "--------"},
+	RoleCompliance: {ActCustomerRead: "YYY-Y---", ActCustomerSearch: "YYY-Y---", ActCustomerUpdate: "--------", ActCustomerReveal: "YYY-Y---",
+		ActCustomerExport: "YYY-Y---", ActCustomerPrint: "YYY-Y---", ActCustomerCreate: "--------"},
+	RoleAuditor: {ActCustomerRead: "--------", ActCustomerSearch: "--------", ActCustomerUpdate: "--------", ActCustomerReveal: "--------",
+		ActCustomerExport: "--------", ActCustomerPrint: "--------", ActCustomerCreate: "--------"},
+	RoleCustodian: {ActCustomerRead: "--------", ActCustomerSearch: "--------", ActCustomerUpdate: "--------", ActCustomerReveal: "--------",
+		ActCustomerExport: "--------", ActCustomerPrint: "--------", ActCustomerCreate: "--------"},
+}
+
+func TestPermissionMatrix(t *testing.T) {
+	for _, role := range Roles {
+		for _, act := range CustomerActions {
+			row, ok := matrix[role][act]
+			if !ok {
+				t.Fatalf("matrix misses %s × %s", role, act)
+			}
+			for i, c := range cells {
+				a := Actor{Kind: ActorUser, UserID: 7, Role: role, OrgPath: "/1/2/"}
+				acl := CustomerACL{OrgPath: c.path, OwnerID: c.owner, Sensitivity: c.sens}
+				got := Decide(a, act, acl).Allowed
+				if want := row[i] == 'Y'; got != want {
+					t.Errorf("%s %s on %s: allowed=%v, want %v (%s)", role, act, c.name, got, want, Decide(a, act, acl).Reason)
+				}
+				// A grant opens exactly the granted actions, for every role and cell (R-C2).
+				if act != ActCustomerCreate {
+					g := acl
+					g.Granted = []Action{act}
+					if !Decide(a, act, g).Allowed {
+						t.Errorf("%s %s on %s with a grant: denied", role, act, c.name)
+					}
+				}
+				// Search scope and Decide agree on every cell.
+				if act == ActCustomerSearch {
+					if inScope(SearchScope(a, act), acl, 7) != got {
+						t.Errorf("%s search on %s: scope and decision disagree", role, c.name)
+					}
+				}
+			}
+		}
+	}
+}
+
+// inScope evaluates a Scope the way the store's query does.
+func inScope(s Scope, acl CustomerACL, user int64) bool {
+	if s.All {
+		return true
+	}
+	if s.Portfolio && (acl.OwnerID == user || acl.InPortfolio) {
+		return true
+	}
+	if s.Subtree != "" && acl.Sensitivity == Normal && PathContains(s.Subtree, acl.OrgPath) {
+		return true
+	}
+	return false
+}
+
+func TestDenyByDefault(t *testing.T) {
+	acl := CustomerACL{OrgPath: "/1/", OwnerID: 1, Sensitivity: Normal}
+	for _, a := range []Actor{
+		{},                                  // nobody
+		{Kind: ActorUser, Role: RoleManager}, // no user id
+		{Kind: ActorUser, UserID: 1, Role: "superuser", OrgPath: "/1/"},
+		{Kind: "robot", UserID: 1, Role: RoleManager, OrgPath: "/1/"},
+	} {
+		for _, act := range append(append([]Action{}, CustomerActions...), "customer.delete") {
+			if d := Decide(a, act, acl); d.Allowed {
+				t.Errorf("%+v allowed %s", a, act)
+			}
+		}
+	}
+	sys := SystemActor("import")
+	if Decide(sys, ActCustomerRead, acl).Allowed || !Decide(sys, ActCustomerCreate, acl).Allowed {
+		t.Error("system actor may create but never read customers")
+	}
+}
+
+func TestTokenScopesNarrowTheRole(t *testing.T) { // R-D4
+	a := Actor{Kind: ActorUser, UserID: 7, Role: RoleManager, OrgPath: "/1/", Scopes: []string{"customers:read"}}
+	acl := CustomerACL{OrgPath: "/1/2/", OwnerID: 9, Sensitivity: Normal}
+	if !Decide(a, ActCustomerRead, acl).Allowed || Decide(a, ActCustomerUpdate, acl).Allowed {
+		t.Fatal("read-only token")
+	}
+	a.Scopes = []string{}
+	if Decide(a, ActCustomerRead, acl).Allowed {
+		t.Fatal("token without scopes must allow nothing")
+	}
+}
+
+func TestSystemActions(t *testing.T) {
+	want := map[Action][]Role{
+		ActAuditRead:   {RoleAuditor, RoleCompliance},
+		ActAuditExport: {RoleAuditor},
+		ActUserAdmin:   {RoleAdmin},
+		ActGrantManage: {RoleGeneralManager, RoleAdmin},
+	}
+	for act, roles := range want {
+		for _, r := range Roles {
+			allowed := Allowed(Actor{Kind: ActorUser, UserID: 1, Role: r}, act).Allowed
+			exp := false
+			for _, x := range roles {
+				exp = exp || x == r
+			}
+			if allowed != exp {
+				t.Errorf("%s %s: %v want %v", r, act, allowed, exp)
+			}
+		}
+	}
+	_ = fmt.Sprint()
+}
