@@ -282,19 +282,14 @@ func (a *App) loadVisible(ctx context.Context, actor custos.Actor, act custos.Ac
 	if err := a.requirePurpose(ctx, actor, act, id); err != nil {
 		return nil, custos.Decision{}, err
 	}
-	rd := a.db.Reader()
-	rec, err := rd.Customer(ctx, id)
+	rec, rel, err := a.db.Reader().CustomerFor(ctx, id, actor.UserID, a.now())
 	if errors.Is(err, custos.ErrNotFound) {
 		return nil, custos.Decision{}, a.denied(ctx, actor, act, id, "not_found", custos.ErrNotFound)
 	}
 	if err != nil {
 		return nil, custos.Decision{}, internal("load customer", err)
 	}
-	rel, err := rd.Relations(ctx, actor.UserID, []sqlstore.RelationKey{{CustomerID: rec.ID, Building: rec.Building}}, a.now())
-	if err != nil {
-		return nil, custos.Decision{}, internal("load relations", err)
-	}
-	acl := sqlstore.ACLOf(rec, rel[rec.ID])
+	acl := sqlstore.ACLOf(rec, rel)
 	d := custos.Decide(actor, act, acl)
 	if !d.Allowed {
 		// Hidden unless the actor may at least read it; then the refusal is honest.

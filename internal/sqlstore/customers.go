@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -64,10 +65,10 @@ func (tx *Tx) NextArchiveSeq(ctx context.Context, series string) (int64, error) 
 // indexes and identity key (one archive per identity, R-A1).
 func (tx *Tx) InsertCustomer(ctx context.Context, r *CustomerRecord, index []IndexEntry, identity []byte) error {
 	_, err := tx.exec(ctx, `INSERT INTO customers (id, archive_no, type, org_id, owner_id, category, status, sensitivity, protected_reason,
-		verification, display_name, building, profile_ct, custom_ct, created_by, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		verification, display_name, building, classes, profile_ct, custom_ct, created_by, created_at, updated_at, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ArchiveNo, string(r.Type), r.OrgID, r.OwnerID, r.Category, string(r.Status), string(r.Sensitivity), r.ProtectedReason,
-		string(r.Verification), r.DisplayName, r.Building, r.ProfileCT, r.CustomCT, r.CreatedBy, tx.db.ts(r.CreatedAt), tx.db.ts(r.UpdatedAt), r.Version)
+		string(r.Verification), r.DisplayName, r.Building, classesJSON(r.Classes), r.ProfileCT, r.CustomCT, r.CreatedBy, tx.db.ts(r.CreatedAt), tx.db.ts(r.UpdatedAt), r.Version)
 	if err != nil {
 		if isUnique(err) {
 			return custos.Errorf(custos.EConflict, "档案编号冲突，请重试", "archive number collision; retry").Wrap(err)
@@ -81,16 +82,28 @@ func (tx *Tx) InsertCustomer(ctx context.Context, r *CustomerRecord, index []Ind
 		r.ID, r.WrappedKey, r.KEKID, tx.db.ts(r.CreatedAt)); err != nil {
 		return fmt.Errorf("insert customer key: %w", err)
 	}
-	if err := tx.putClasses(ctx, r.ID, r.Classes); err != nil {
+	if err := tx.insertClasses(ctx, r.ID, r.Classes); err != nil {
 		return err
 	}
-	return tx.putIndex(ctx, r.ID, index, identity)
+	return tx.insertIndex(ctx, r.ID, index, identity)
+}
+
+func classesJSON(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
 }
 
 func (tx *Tx) putClasses(ctx context.Context, id string, classes map[string]string) error {
 	if _, err := tx.exec(ctx, `DELETE FROM customer_classes WHERE customer_id = ?`, id); err != nil {
 		return err
 	}
+	return tx.insertClasses(ctx, id, classes)
+}
+
+func (tx *Tx) insertClasses(ctx context.Context, id string, classes map[string]string) error {
 	for tax, term := range classes {
 		if term == "" {
 			continue
@@ -106,13 +119,17 @@ func (tx *Tx) putIndex(ctx context.Context, id string, index []IndexEntry, ident
 	if _, err := tx.exec(ctx, `DELETE FROM customer_index WHERE customer_id = ?`, id); err != nil {
 		return err
 	}
+	if _, err := tx.exec(ctx, `DELETE FROM customer_identity WHERE customer_id = ?`, id); err != nil {
+		return err
+	}
+	return tx.insertIndex(ctx, id, index, identity)
+}
+
+func (tx *Tx) insertIndex(ctx context.Context, id string, index []IndexEntry, identity []byte) error {
 	for _, e := range index {
 		if _, err := tx.exec(ctx, `INSERT INTO customer_index (kind, hash, customer_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, e.Kind, e.Hash, id); err != nil {
 			return fmt.Errorf("insert blind index: %w", err)
 		}
-	}
-	if _, err := tx.exec(ctx, `DELETE FROM customer_identity WHERE customer_id = ?`, id); err != nil {
-		return err
 	}
 	if identity != nil {
 		if _, err := tx.exec(ctx, `INSERT INTO customer_identity (hash, customer_id) VALUES (?, ?)`, identity, id); err != nil {
@@ -129,10 +146,10 @@ func (tx *Tx) putIndex(ctx context.Context, id string, index []IndexEntry, ident
 // r.Version-1 (optimistic locking); r.Version is the new version.
 func (tx *Tx) UpdateCustomer(ctx context.Context, r *CustomerRecord, index []IndexEntry, identity []byte) error {
 	res, err := tx.exec(ctx, `UPDATE customers SET org_id = ?, owner_id = ?, category = ?, status = ?, sensitivity = ?, protected_reason = ?,
-		verification = ?, display_name = ?, building = ?, profile_ct = ?, custom_ct = ?, updated_at = ?, version = ?
+		verification = ?, display_name = ?, building = ?, classes = ?, profile_ct = ?, custom_ct = ?, updated_at = ?, version = ?
 		WHERE id = ? AND version = ?`,
 		r.OrgID, r.OwnerID, r.Category, string(r.Status), string(r.Sensitivity), r.ProtectedReason, string(r.Verification),
-		r.DisplayName, r.Building, r.ProfileCT, r.CustomCT, tx.db.ts(r.UpdatedAt), r.Version, r.ID, r.Version-1)
+		r.DisplayName, r.Building, classesJSON(r.Classes), r.ProfileCT, r.CustomCT, tx.db.ts(r.UpdatedAt), r.Version, r.ID, r.Version-1)
 	if err != nil {
 		if isForeignKey(err) {
 			return custos.Errorf(custos.EInvalid, "机构、客户经理或客户类别不存在", "organisation, owner or category does not exist").Wrap(err)
@@ -148,66 +165,69 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, r *CustomerRecord, index []Ind
 	return tx.putIndex(ctx, r.ID, index, identity)
 }
 
-const customerSelect = `SELECT c.id, c.archive_no, c.type, c.org_id, o.path, c.owner_id, c.category, c.status, c.sensitivity,
-	c.protected_reason, c.verification, c.display_name, c.building, c.profile_ct, c.custom_ct, COALESCE(k.wrapped, ?), COALESCE(k.kek_id, 0),
-	c.created_by, c.created_at, c.updated_at, c.version
-	FROM customers c JOIN orgs o ON o.id = c.org_id LEFT JOIN customer_keys k ON k.customer_id = c.id`
+const customerColumns = `c.id, c.archive_no, c.type, c.org_id, o.path, c.owner_id, c.category, c.status, c.sensitivity,
+	c.protected_reason, c.verification, c.display_name, c.building, c.classes, c.profile_ct, c.custom_ct, COALESCE(k.wrapped, ?), COALESCE(k.kek_id, 0),
+	c.created_by, c.created_at, c.updated_at, c.version`
 
-func scanCustomer(s scanner) (*CustomerRecord, error) {
+const customerFrom = ` FROM customers c JOIN orgs o ON o.id = c.org_id LEFT JOIN customer_keys k ON k.customer_id = c.id`
+
+const customerSelect = `SELECT ` + customerColumns + customerFrom
+
+func scanCustomer(s scanner, extra ...any) (*CustomerRecord, error) {
 	var r CustomerRecord
-	var typ, status, sens, verif string
-	err := s.Scan(&r.ID, &r.ArchiveNo, &typ, &r.OrgID, &r.OrgPath, &r.OwnerID, &r.Category, &status, &sens, &r.ProtectedReason, &verif,
-		&r.DisplayName, &r.Building, &r.ProfileCT, &r.CustomCT, &r.WrappedKey, &r.KEKID, &r.CreatedBy, scanTime{&r.CreatedAt}, scanTime{&r.UpdatedAt}, &r.Version)
-	if err != nil {
+	var typ, status, sens, verif, classes string
+	dest := []any{&r.ID, &r.ArchiveNo, &typ, &r.OrgID, &r.OrgPath, &r.OwnerID, &r.Category, &status, &sens, &r.ProtectedReason, &verif,
+		&r.DisplayName, &r.Building, &classes, &r.ProfileCT, &r.CustomCT, &r.WrappedKey, &r.KEKID, &r.CreatedBy, scanTime{&r.CreatedAt}, scanTime{&r.UpdatedAt}, &r.Version}
+	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, notFound(err)
 	}
 	r.Type, r.Status, r.Sensitivity, r.Verification = custos.CustomerType(typ), custos.ArchiveStatus(status), custos.Sensitivity(sens), custos.Verification(verif)
+	r.Classes = map[string]string{}
+	if classes != "" && classes != "{}" {
+		if err := json.Unmarshal([]byte(classes), &r.Classes); err != nil {
+			return nil, fmt.Errorf("customer %s classes: %w", r.ID, err)
+		}
+	}
 	return &r, nil
 }
 
 // Customer loads one customer with its classes and wrapped key. A customer
 // whose key was destroyed comes back with an empty WrappedKey.
 func (tx *Tx) Customer(ctx context.Context, id string) (*CustomerRecord, error) {
-	r, err := scanCustomer(tx.row(ctx, customerSelect+` WHERE c.id = ?`, []byte{}, id))
-	if err != nil {
-		return nil, err
-	}
-	return r, tx.loadClasses(ctx, []*CustomerRecord{r})
+	return scanCustomer(tx.row(ctx, customerSelect+` WHERE c.id = ?`, []byte{}, id))
 }
 
 // CustomerByArchiveNo loads a customer by archive number.
 func (tx *Tx) CustomerByArchiveNo(ctx context.Context, no string) (*CustomerRecord, error) {
-	r, err := scanCustomer(tx.row(ctx, customerSelect+` WHERE c.archive_no = ?`, []byte{}, no))
-	if err != nil {
-		return nil, err
-	}
-	return r, tx.loadClasses(ctx, []*CustomerRecord{r})
+	return scanCustomer(tx.row(ctx, customerSelect+` WHERE c.archive_no = ?`, []byte{}, no))
 }
 
-func (tx *Tx) loadClasses(ctx context.Context, recs []*CustomerRecord) error {
-	if len(recs) == 0 {
-		return nil
+// CustomerFor loads one customer together with its relation to a user (the
+// portfolio and active grants) in a single query: the hot path of every read.
+func (tx *Tx) CustomerFor(ctx context.Context, id string, userID int64, now time.Time) (*CustomerRecord, Relation, error) {
+	agg := "group_concat(g.actions, ',')"
+	if tx.db.dialect == Postgres {
+		agg = "string_agg(g.actions, ',')"
 	}
-	byID := make(map[string]*CustomerRecord, len(recs))
-	args := make([]any, 0, len(recs))
-	for _, r := range recs {
-		byID[r.ID] = r
-		r.Classes = map[string]string{}
-		args = append(args, r.ID)
-	}
-	rows, err := tx.query(ctx, `SELECT customer_id, taxonomy, term FROM customer_classes WHERE customer_id IN (`+placeholders(len(args))+`)`, args...)
+	var rel Relation
+	var inPortfolio bool
+	var grants string
+	r, err := scanCustomer(tx.row(ctx, `SELECT `+customerColumns+`,
+		EXISTS (SELECT 1 FROM portfolio p WHERE p.user_id = ? AND p.customer_id = c.id)
+		OR (c.building <> '' AND EXISTS (SELECT 1 FROM portfolio_buildings b WHERE b.user_id = ? AND b.building = c.building)),
+		COALESCE((SELECT `+agg+` FROM grants g WHERE g.user_id = ? AND g.customer_id = c.id AND g.revoked_at IS NULL
+			AND g.starts_at <= ? AND g.expires_at > ?), '')`+customerFrom+` WHERE c.id = ?`,
+		[]byte{}, userID, userID, userID, tx.db.ts(now), tx.db.ts(now), id), &inPortfolio, &grants)
 	if err != nil {
-		return err
+		return nil, rel, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, tax, term string
-		if err := rows.Scan(&id, &tax, &term); err != nil {
-			return err
+	rel.InPortfolio = inPortfolio
+	for _, s := range strings.Split(grants, ",") {
+		if s != "" {
+			rel.Granted = append(rel.Granted, custos.Action(s))
 		}
-		byID[id].Classes[tax] = term
 	}
-	return rows.Err()
+	return r, rel, nil
 }
 
 // ACL gathers what a permission decision needs about a customer for a given
@@ -449,7 +469,7 @@ func (tx *Tx) FindCustomers(ctx context.Context, q CustomerQuery, scope custos.S
 	if err := rows.Err(); err != nil {
 		return nil, 0, err
 	}
-	return out, total, tx.loadClasses(ctx, out)
+	return out, total, nil
 }
 
 // Catalogue counts the customers in scope by unit, category and tier.

@@ -57,6 +57,9 @@ type DB struct {
 	clock   custos.Clock
 	binds   sync.Map // query text → dialect-specific text
 	chain   chainConfig
+
+	reads  *stmtPool // SQLite: prepared statements of the read pool
+	writes writer    // the group-committing writer
 }
 
 // Open connects to the store. It does not migrate; call Migrate.
@@ -79,6 +82,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			p.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", err)
 		}
+		db.startWriter(nil)
 		return db, nil
 	}
 	db.dialect = SQLite
@@ -120,11 +124,22 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	n := max(4, 2*runtime.NumCPU())
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
+	db.reads = &stmtPool{pool: db.r}
+	// The writer owns the only write connection for the life of the store.
+	conn, err := db.w.Conn(ctx)
+	if err != nil {
+		db.r.Close()
+		db.w.Close()
+		return nil, err
+	}
+	db.startWriter(conn)
 	return db, nil
 }
 
-// Close releases the connections.
+// Close stops the writer (after it finishes what it has accepted) and
+// releases the connections.
 func (db *DB) Close() error {
+	db.stopWriter()
 	if db.r != db.w {
 		db.r.Close()
 	}
@@ -143,42 +158,21 @@ func (db *DB) Now() time.Time { return db.clock.Now() }
 // SetClock replaces the clock (tests).
 func (db *DB) SetClock(c custos.Clock) { db.clock = c }
 
-// queryer is what *sql.DB and *sql.Tx have in common.
+// queryer is what *sql.DB, *sql.Tx and the statement caches have in common.
 type queryer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Tx runs queries, inside a transaction (Write) or straight on the read pool (Reader).
+// Tx runs queries: inside the writer's transaction (Write), inside a
+// read-only transaction (Snapshot) or straight on the read pool (Reader).
 type Tx struct {
 	db *DB
 	q  queryer
-}
-
-// Write runs fn in one read-write transaction: committed if fn returns nil,
-// rolled back otherwise.
-func (db *DB) Write(ctx context.Context, fn func(*Tx) error) (err error) {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	if err = fn(&Tx{db: db, q: tx}); err != nil {
-		return err
-	}
-	if err = tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	// batched: the transaction is shared with other writers, so no caller's
+	// cancellation may interrupt a statement (that would roll back everyone).
+	batched bool
 }
 
 // Snapshot runs fn in a read-only transaction, so that all its reads see one
@@ -189,11 +183,20 @@ func (db *DB) Snapshot(ctx context.Context, fn func(*Tx) error) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	return fn(&Tx{db: db, q: tx})
+	var q queryer = tx
+	if db.reads != nil {
+		q = &stmtTx{tx: tx, pool: db.reads}
+	}
+	return fn(&Tx{db: db, q: q})
 }
 
 // Reader returns a Tx that runs each query on its own from the read pool.
-func (db *DB) Reader() *Tx { return &Tx{db: db, q: db.r} }
+func (db *DB) Reader() *Tx {
+	if db.reads != nil {
+		return &Tx{db: db, q: db.reads}
+	}
+	return &Tx{db: db, q: db.r}
+}
 
 // bind rewrites '?' placeholders into '$n' for PostgreSQL. Queries never put
 // '?' inside string literals.
@@ -220,16 +223,33 @@ func (db *DB) bind(q string) string {
 	return s
 }
 
+func (tx *Tx) ctx(ctx context.Context) context.Context {
+	if tx.batched {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return tx.q.ExecContext(ctx, tx.db.bind(q), args...)
+	return tx.q.ExecContext(tx.ctx(ctx), tx.db.bind(q), args...)
 }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return tx.q.QueryContext(ctx, tx.db.bind(q), args...)
+	return tx.q.QueryContext(tx.ctx(ctx), tx.db.bind(q), args...)
 }
 
 func (tx *Tx) row(ctx context.Context, q string, args ...any) *sql.Row {
-	return tx.q.QueryRowContext(ctx, tx.db.bind(q), args...)
+	return tx.q.QueryRowContext(tx.ctx(ctx), tx.db.bind(q), args...)
+}
+
+// execScript runs a multi-statement script (migrations) without preparing it.
+func (tx *Tx) execScript(ctx context.Context, script string) error {
+	if w, ok := tx.q.(*stmtConn); ok {
+		_, err := w.conn.ExecContext(tx.ctx(ctx), script)
+		return err
+	}
+	_, err := tx.q.ExecContext(tx.ctx(ctx), script)
+	return err
 }
 
 // Now is the store's clock time, truncated to what both engines keep.

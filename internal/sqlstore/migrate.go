@@ -61,12 +61,13 @@ func (db *DB) migrations() ([]migration, error) {
 }
 
 func (db *DB) ensureMigrationTable(ctx context.Context) error {
-	_, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	return db.Write(ctx, func(tx *Tx) error {
+		return tx.execScript(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at TEXT NOT NULL
 	)`)
-	return err
+	})
 }
 
 // Migrate applies every pending migration, each in its own transaction, and
@@ -97,7 +98,7 @@ func (db *DB) Migrate(ctx context.Context) ([]string, error) {
 				done = true
 				return nil
 			}
-			if _, err := tx.q.ExecContext(ctx, m.sql); err != nil {
+			if err := tx.execScript(ctx, m.sql); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
 			_, err := tx.exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
@@ -123,7 +124,7 @@ func (db *DB) SchemaStatus(ctx context.Context) (applied, known int, err error) 
 	if err := db.ensureMigrationTable(ctx); err != nil {
 		return 0, 0, err
 	}
-	err = db.w.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied)
+	err = db.r.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&applied)
 	return applied, len(all), err
 }
 

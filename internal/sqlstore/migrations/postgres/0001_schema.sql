@@ -132,6 +132,7 @@ CREATE TABLE customers (
     verification     TEXT NOT NULL,
     display_name     TEXT NOT NULL DEFAULT '',
     building         TEXT NOT NULL DEFAULT '',
+    classes          TEXT NOT NULL DEFAULT '{}', -- copy of customer_classes for reads; the table serves filters
     profile_ct       BYTEA NOT NULL,
     custom_ct        BYTEA,
     created_by       BIGINT NOT NULL DEFAULT 0,

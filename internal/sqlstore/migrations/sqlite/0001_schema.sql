@@ -133,6 +133,7 @@ CREATE TABLE customers (
     verification     TEXT NOT NULL,
     display_name     TEXT NOT NULL DEFAULT '',
     building         TEXT NOT NULL DEFAULT '',
+    classes          TEXT NOT NULL DEFAULT '{}', -- copy of customer_classes for reads; the table serves filters
     profile_ct       BLOB NOT NULL,
     custom_ct        BLOB,
     created_by       INTEGER NOT NULL DEFAULT 0,

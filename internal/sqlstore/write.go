@@ -1,0 +1,340 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// maxWriteBatch bounds how many callers' changes share one transaction.
+const maxWriteBatch = 128
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("sqlstore: closed")
+
+// writer is the group-committing writer. All changes of a process go through
+// one goroutine, which runs the changes waiting at that moment in one
+// transaction, each inside its own savepoint: a failing change rolls back
+// alone, and a hundred concurrent changes share one commit (one fsync on
+// PostgreSQL, one WAL append on SQLite). On SQLite it also owns the only
+// write connection, so writers queue in Go instead of spinning on locks.
+type writer struct {
+	queue   chan *writeReq
+	done    chan struct{}
+	closing chan struct{}
+	once    sync.Once
+	conn    *stmtConn // SQLite only
+}
+
+type writeReq struct {
+	ctx   context.Context
+	fn    func(*Tx) error
+	reply chan writeResult
+}
+
+type writeResult struct {
+	err   error
+	panic any
+}
+
+func (db *DB) startWriter(conn *sql.Conn) {
+	db.writes = writer{queue: make(chan *writeReq, 4*maxWriteBatch), done: make(chan struct{}), closing: make(chan struct{})}
+	if conn != nil {
+		db.writes.conn = &stmtConn{conn: conn, stmts: map[string]*sql.Stmt{}}
+	}
+	go db.writeLoop()
+}
+
+func (db *DB) stopWriter() {
+	db.writes.once.Do(func() { close(db.writes.closing) })
+	<-db.writes.done
+	if db.writes.conn != nil {
+		db.writes.conn.close()
+	}
+}
+
+// Write runs fn in a read-write transaction and returns once it is committed
+// (nil) or rolled back (fn's error, or the commit's). fn may share the
+// transaction with other callers' changes but never sees their effects
+// undone under it: each change has its own savepoint. fn must not call Write.
+func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, reply: make(chan writeResult, 1)}
+	select {
+	case db.writes.queue <- req:
+	case <-db.writes.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	res := <-req.reply
+	if res.panic != nil {
+		panic(res.panic)
+	}
+	return res.err
+}
+
+func (db *DB) writeLoop() {
+	defer close(db.writes.done)
+	batch := make([]*writeReq, 0, maxWriteBatch)
+	for {
+		var first *writeReq
+		select {
+		case first = <-db.writes.queue:
+		case <-db.writes.closing:
+			for {
+				select {
+				case r := <-db.writes.queue:
+					db.runBatch([]*writeReq{r})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxWriteBatch {
+			select {
+			case r := <-db.writes.queue:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+// runBatch commits a batch of changes in one transaction.
+func (db *DB) runBatch(batch []*writeReq) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.reply <- writeResult{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.Background()
+	var q queryer
+	var commit, rollback func() error
+	if db.writes.conn != nil {
+		c := db.writes.conn
+		if _, err := c.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			replyAll(live, fmt.Errorf("begin: %w", err))
+			return
+		}
+		q = c
+		commit = func() error { _, err := c.conn.ExecContext(ctx, "COMMIT"); return err }
+		rollback = func() error { _, err := c.conn.ExecContext(ctx, "ROLLBACK"); return err }
+	} else {
+		tx, err := db.w.BeginTx(ctx, nil)
+		if err != nil {
+			replyAll(live, fmt.Errorf("begin: %w", err))
+			return
+		}
+		q, commit, rollback = tx, tx.Commit, tx.Rollback
+	}
+	tx := &Tx{db: db, q: q, batched: true}
+	results := make([]writeResult, len(live))
+	single := len(live) == 1
+	ok := 0
+	for i, r := range live {
+		if !single {
+			if _, err := q.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				rollback()
+				replyAll(live, fmt.Errorf("savepoint: %w", err))
+				return
+			}
+		}
+		results[i] = call(r.fn, tx)
+		failed := results[i].err != nil || results[i].panic != nil
+		switch {
+		case failed && single:
+			rollback()
+			r.reply <- results[i]
+			return
+		case failed:
+			if _, err := q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+				rollback()
+				replyAll(live, fmt.Errorf("rollback to savepoint: %w", err))
+				return
+			}
+			if _, err := q.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+				rollback()
+				replyAll(live, fmt.Errorf("release savepoint: %w", err))
+				return
+			}
+		case !single:
+			if _, err := q.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+				rollback()
+				replyAll(live, fmt.Errorf("release savepoint: %w", err))
+				return
+			}
+			ok++
+		default:
+			ok++
+		}
+	}
+	if ok == 0 {
+		rollback()
+	} else if err := commit(); err != nil {
+		rollback()
+		for i := range results {
+			if results[i].err == nil && results[i].panic == nil {
+				results[i].err = fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+	for i, r := range live {
+		r.reply <- results[i]
+	}
+}
+
+func call(fn func(*Tx) error, tx *Tx) (res writeResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = writeResult{panic: p}
+		}
+	}()
+	return writeResult{err: fn(tx)}
+}
+
+func replyAll(reqs []*writeReq, err error) {
+	for _, r := range reqs {
+		r.reply <- writeResult{err: err}
+	}
+}
+
+// maxCachedStatements bounds each statement cache; queries beyond it run unprepared.
+const maxCachedStatements = 2000
+
+// stmtConn runs queries on the SQLite write connection with prepared
+// statements kept for its lifetime. Only the writer goroutine uses it.
+type stmtConn struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (c *stmtConn) stmt(ctx context.Context, q string) *sql.Stmt {
+	if st, ok := c.stmts[q]; ok {
+		return st
+	}
+	if len(c.stmts) >= maxCachedStatements {
+		return nil
+	}
+	st, err := c.conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil // let the unprepared path report the error
+	}
+	c.stmts[q] = st
+	return st
+}
+
+func (c *stmtConn) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := c.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.conn.ExecContext(ctx, q, args...)
+}
+
+func (c *stmtConn) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := c.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.conn.QueryContext(ctx, q, args...)
+}
+
+func (c *stmtConn) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := c.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.conn.QueryRowContext(ctx, q, args...)
+}
+
+func (c *stmtConn) close() {
+	for _, st := range c.stmts {
+		st.Close()
+	}
+	c.conn.Close()
+}
+
+// stmtPool runs queries on the SQLite read pool with prepared statements;
+// database/sql prepares each on every connection once and keeps it.
+type stmtPool struct {
+	pool  *sql.DB
+	stmts sync.Map
+	n     atomic.Int32
+}
+
+func (p *stmtPool) stmt(ctx context.Context, q string) *sql.Stmt {
+	if st, ok := p.stmts.Load(q); ok {
+		return st.(*sql.Stmt)
+	}
+	if p.n.Load() >= maxCachedStatements {
+		return nil
+	}
+	st, err := p.pool.PrepareContext(ctx, q)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := p.stmts.LoadOrStore(q, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	p.n.Add(1)
+	return st
+}
+
+func (p *stmtPool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := p.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return p.pool.ExecContext(ctx, q, args...)
+}
+
+func (p *stmtPool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := p.stmt(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.pool.QueryContext(ctx, q, args...)
+}
+
+func (p *stmtPool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := p.stmt(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.pool.QueryRowContext(ctx, q, args...)
+}
+
+// stmtTx uses the pool's prepared statements inside a read transaction.
+type stmtTx struct {
+	tx   *sql.Tx
+	pool *stmtPool
+}
+
+func (t *stmtTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.pool.stmt(ctx, q); st != nil {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, q, args...)
+}
+
+func (t *stmtTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.pool.stmt(ctx, q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, q, args...)
+}
+
+func (t *stmtTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.pool.stmt(ctx, q); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, q, args...)
+}
