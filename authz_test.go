@@ -92,7 +92,7 @@ func inScope(s Scope, acl CustomerACL, user int64) bool {
 func TestDenyByDefault(t *testing.T) {
 	acl := CustomerACL{OrgPath: "/1/", OwnerID: 1, Sensitivity: Normal}
 	for _, a := range []Actor{
-		{},                                  // nobody
+		{},                                   // nobody
 		{Kind: ActorUser, Role: RoleManager}, // no user id
 		{Kind: ActorUser, UserID: 1, Role: "superuser", OrgPath: "/1/"},
 		{Kind: "robot", UserID: 1, Role: RoleManager, OrgPath: "/1/"},

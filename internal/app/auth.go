@@ -329,6 +329,15 @@ func (a *App) CreateToken(ctx context.Context, actor custos.Actor, username, nam
 // StartTOTP creates a new TOTP secret for the session's user and returns it
 // with its otpauth URL; it takes effect once ConfirmTOTP sees a valid code.
 func (a *App) StartTOTP(ctx context.Context, userID int64, username string) (secret, url string, err error) {
+	u, err := a.db.Reader().User(ctx, userID)
+	if err != nil {
+		return "", "", internal("load user", err)
+	}
+	if u.MFAEnabled {
+		// Re-enrolment would switch the second factor off until confirmed;
+		// an administrator must reset it instead.
+		return "", "", custos.Errorf(custos.EConflict, "已启用动态口令；如需更换请联系管理员重置", "a second factor is already enabled; ask an administrator to reset it")
+	}
 	secret, url, err = auth.NewTOTPSecret("Custos", username)
 	if err != nil {
 		return "", "", internal("totp", err)

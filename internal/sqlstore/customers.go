@@ -202,34 +202,6 @@ func (tx *Tx) CustomerByArchiveNo(ctx context.Context, no string) (*CustomerReco
 	return scanCustomer(tx.row(ctx, customerSelect+` WHERE c.archive_no = ?`, []byte{}, no))
 }
 
-// CustomerFor loads one customer together with its relation to a user (the
-// portfolio and active grants) in a single query: the hot path of every read.
-func (tx *Tx) CustomerFor(ctx context.Context, id string, userID int64, now time.Time) (*CustomerRecord, Relation, error) {
-	agg := "group_concat(g.actions, ',')"
-	if tx.db.dialect == Postgres {
-		agg = "string_agg(g.actions, ',')"
-	}
-	var rel Relation
-	var inPortfolio bool
-	var grants string
-	r, err := scanCustomer(tx.row(ctx, `SELECT `+customerColumns+`,
-		EXISTS (SELECT 1 FROM portfolio p WHERE p.user_id = ? AND p.customer_id = c.id)
-		OR (c.building <> '' AND EXISTS (SELECT 1 FROM portfolio_buildings b WHERE b.user_id = ? AND b.building = c.building)),
-		COALESCE((SELECT `+agg+` FROM grants g WHERE g.user_id = ? AND g.customer_id = c.id AND g.revoked_at IS NULL
-			AND g.starts_at <= ? AND g.expires_at > ?), '')`+customerFrom+` WHERE c.id = ?`,
-		[]byte{}, userID, userID, userID, tx.db.ts(now), tx.db.ts(now), id), &inPortfolio, &grants)
-	if err != nil {
-		return nil, rel, err
-	}
-	rel.InPortfolio = inPortfolio
-	for _, s := range strings.Split(grants, ",") {
-		if s != "" {
-			rel.Granted = append(rel.Granted, custos.Action(s))
-		}
-	}
-	return r, rel, nil
-}
-
 // ACL gathers what a permission decision needs about a customer for a given
 // user at a given time: its place, owner, sensitivity, the user's portfolio
 // and active grants. A missing customer is custos.ErrNotFound.

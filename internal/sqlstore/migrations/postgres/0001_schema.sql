@@ -142,7 +142,6 @@ CREATE TABLE customers (
 );
 CREATE INDEX customers_org ON customers(org_id, created_at);
 CREATE INDEX customers_owner ON customers(owner_id);
-CREATE INDEX customers_category ON customers(category);
 CREATE INDEX customers_building ON customers(building) WHERE building <> '';
 CREATE INDEX customers_created ON customers(created_at);
 

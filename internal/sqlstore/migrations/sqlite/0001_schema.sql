@@ -89,7 +89,7 @@ CREATE TABLE taxonomy_terms (
     name_en  TEXT NOT NULL,
     sort     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (taxonomy, code)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE custom_field_defs (
     id        INTEGER PRIMARY KEY,
@@ -113,12 +113,12 @@ CREATE TABLE checklist_items (
     required INTEGER NOT NULL DEFAULT 1,
     sort     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (category, code)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE archive_series (
     series   TEXT PRIMARY KEY,
     last_seq INTEGER NOT NULL
-);
+) WITHOUT ROWID;
 
 CREATE TABLE customers (
     id               TEXT PRIMARY KEY,
@@ -140,10 +140,9 @@ CREATE TABLE customers (
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL,
     version          INTEGER NOT NULL DEFAULT 1
-);
+) WITHOUT ROWID;
 CREATE INDEX customers_org ON customers(org_id, created_at);
 CREATE INDEX customers_owner ON customers(owner_id);
-CREATE INDEX customers_category ON customers(category);
 CREATE INDEX customers_building ON customers(building) WHERE building <> '';
 CREATE INDEX customers_created ON customers(created_at);
 
@@ -153,14 +152,14 @@ CREATE TABLE customer_keys (
     kek_id      INTEGER NOT NULL DEFAULT 0,
     created_at  INTEGER NOT NULL,
     rotated_at  INTEGER
-);
+) WITHOUT ROWID;
 
 CREATE TABLE customer_classes (
     customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     taxonomy    TEXT NOT NULL,
     term        TEXT NOT NULL,
     PRIMARY KEY (customer_id, taxonomy)
-);
+) WITHOUT ROWID;
 CREATE INDEX customer_classes_term ON customer_classes(taxonomy, term);
 
 -- Blind indexes: HMAC-SHA256 of normalised identifiers (R-D1).
@@ -169,28 +168,28 @@ CREATE TABLE customer_index (
     hash        BLOB NOT NULL,
     customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     PRIMARY KEY (kind, hash, customer_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX customer_index_customer ON customer_index(customer_id);
 
 -- One archive per customer (R-A1): the blind index of the primary identity.
 CREATE TABLE customer_identity (
     hash        BLOB PRIMARY KEY,
     customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE
-);
+) WITHOUT ROWID;
 CREATE INDEX customer_identity_customer ON customer_identity(customer_id);
 
 CREATE TABLE portfolio (
     user_id     INTEGER NOT NULL REFERENCES users(id),
     customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     PRIMARY KEY (user_id, customer_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX portfolio_customer ON portfolio(customer_id);
 
 CREATE TABLE portfolio_buildings (
     user_id  INTEGER NOT NULL REFERENCES users(id),
     building TEXT NOT NULL,
     PRIMARY KEY (user_id, building)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE grants (
     id          INTEGER PRIMARY KEY,
