@@ -55,6 +55,9 @@ type AuditCheckpoint struct {
 	At        time.Time `json:"at"`
 	KeyID     string    `json:"key_id"`
 	Signature []byte    `json:"signature"`
+	// Every is the count interval for checkpoints the store must sign at
+	// every multiple of it (Seq % Every == 0); 0 for a time-based checkpoint.
+	Every int64 `json:"every"`
 }
 
 // NewEvent starts an audit event for an actor's action.

@@ -197,7 +197,7 @@ func (a *App) CheckpointIfDue(ctx context.Context) error {
 // VerifyAudit checks the whole audit chain and its checkpoints (R-D3).
 func (a *App) VerifyAudit(ctx context.Context, workers int) (audit.Report, error) {
 	keys := map[string]ed25519.PublicKey{a.keys.Signer.KeyID(): a.keys.Signer.PublicKey()}
-	return audit.Verify(ctx, a.db, keys, workers)
+	return audit.Verify(ctx, a.db, audit.Options{Keys: keys, Every: a.cfg.CheckpointEvery, Workers: workers})
 }
 
 // internal wraps an unexpected error without leaking its text to clients.

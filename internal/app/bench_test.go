@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,6 +55,35 @@ func BenchmarkCreateCustomer(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "customers/s")
+	})
+}
+
+// BenchmarkCreateCustomerParallel: the same from many concurrent clients,
+// whose changes the writer commits together.
+func BenchmarkCreateCustomerParallel(b *testing.B) {
+	eachDialect(b, func(b *testing.B, db *sqlstore.DB) {
+		f := apptest.New(b, db)
+		actor := f.Actor("am_bj01")
+		ctx := context.Background()
+		ins := make([]custos.CustomerInput, b.N)
+		for i := range ins {
+			ins[i] = benchPerson(i)
+		}
+		var next atomic.Int64
+		b.SetParallelism(16)
+		b.ReportAllocs()
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				i := next.Add(1) - 1
+				if _, err := f.App.CreateCustomer(ctx, actor, ins[i]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
 		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "customers/s")
 	})
 }

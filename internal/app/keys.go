@@ -28,10 +28,45 @@ func (a *App) RotateKEK(ctx context.Context, progress func(done int)) (RotateRes
 	return res, err
 }
 
-// RewrapAll rewraps every data key not yet under the primary KEK version.
-// It works in batches and can be interrupted and rerun safely.
+// RewrapAll rewraps every data key, and every secret sealed directly under
+// the KEK (TOTP secrets), that is not yet under the primary KEK version. It
+// works in batches and can be interrupted and rerun safely.
 func (a *App) RewrapAll(ctx context.Context, progress func(done int)) (int, error) {
 	primary := a.keys.KEK.Primary().ID
+	n, err := a.rewrapSystemSecrets(ctx, primary)
+	if err != nil {
+		return n, err
+	}
+	m, err := a.rewrapDataKeys(ctx, primary, progress)
+	return n + m, err
+}
+
+func (a *App) rewrapSystemSecrets(ctx context.Context, primary uint32) (int, error) {
+	secrets, err := a.db.Reader().TOTPSecrets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	done := 0
+	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+		for _, s := range secrets {
+			if id, ok := seal.WrappedKeyID(s.CT); ok && id == primary {
+				continue
+			}
+			ct, err := a.keys.Sealer.RewrapSystem(totpPurpose(s.UserID), s.CT)
+			if err != nil {
+				return fmt.Errorf("rewrap TOTP secret of user %d: %w", s.UserID, err)
+			}
+			if err := tx.ReplaceTOTPSecret(ctx, s.UserID, s.CT, ct); err != nil {
+				return err
+			}
+			done++
+		}
+		return nil
+	})
+	return done, err
+}
+
+func (a *App) rewrapDataKeys(ctx context.Context, primary uint32, progress func(done int)) (int, error) {
 	after := ""
 	done := 0
 	for {

@@ -90,13 +90,16 @@ func Link(events []custos.AuditEvent, headSeq int64, headHash []byte, now time.T
 	return headSeq, headHash
 }
 
-// CheckpointMessage is what a checkpoint signature covers.
-func CheckpointMessage(seq int64, hash []byte, at time.Time) []byte {
-	b := make([]byte, 0, 80)
+// CheckpointMessage is what a checkpoint signature covers, including its
+// kind (every: the count interval, or 0 for a time-based checkpoint), so a
+// checkpoint cannot be passed off as another kind.
+func CheckpointMessage(seq int64, hash []byte, at time.Time, every int64) []byte {
+	b := make([]byte, 0, 88)
 	b = append(b, checkpointDomain...)
 	b = binary.BigEndian.AppendUint64(b, uint64(seq))
 	b = appendBytes(b, hash)
 	b = binary.BigEndian.AppendUint64(b, uint64(Truncate(at).UnixMicro()))
+	b = binary.BigEndian.AppendUint64(b, uint64(every))
 	return b
 }
 
@@ -106,12 +109,13 @@ type Signer interface {
 	KeyID() string
 }
 
-// NewCheckpoint signs the chain head.
-func NewCheckpoint(s Signer, seq int64, hash []byte, at time.Time) (custos.AuditCheckpoint, error) {
+// NewCheckpoint signs the hash of event seq. every is the count interval
+// for the checkpoints due at every multiple of it, 0 for a time-based one.
+func NewCheckpoint(s Signer, seq int64, hash []byte, at time.Time, every int64) (custos.AuditCheckpoint, error) {
 	at = Truncate(at)
-	sig, err := s.Sign(CheckpointMessage(seq, hash, at))
+	sig, err := s.Sign(CheckpointMessage(seq, hash, at, every))
 	if err != nil {
 		return custos.AuditCheckpoint{}, err
 	}
-	return custos.AuditCheckpoint{Seq: seq, Hash: hash, At: at, KeyID: s.KeyID(), Signature: sig}, nil
+	return custos.AuditCheckpoint{Seq: seq, Hash: hash, At: at, KeyID: s.KeyID(), Signature: sig, Every: every}, nil
 }

@@ -19,6 +19,8 @@ type Source interface {
 	ScanAudit(ctx context.Context, from, to int64, fn func(*custos.AuditEvent) error) error
 	// HashAt returns the stored hash of the event with this seq.
 	HashAt(ctx context.Context, seq int64) ([]byte, error)
+	// MaxSeq returns the highest stored sequence number.
+	MaxSeq(ctx context.Context) (int64, error)
 	// Checkpoints returns every stored checkpoint in seq order.
 	Checkpoints(ctx context.Context) ([]custos.AuditCheckpoint, error)
 }
@@ -41,18 +43,26 @@ type Report struct {
 // OK reports whether the whole chain verified.
 func (r Report) OK() bool { return r.Broken == nil }
 
+// Options say what Verify trusts: the public keys of the checkpoint signers
+// (by key id), the count interval at which the store signs checkpoints (the
+// chain must hold one at every multiple of it) and how many goroutines check
+// ranges of the chain at once.
+type Options struct {
+	Keys    map[string]ed25519.PublicKey
+	Every   int64
+	Workers int
+}
+
 // Verify recomputes every event's hash from its stored columns, checks the
-// links between events, the recorded head and every checkpoint signature.
-// Ranges of the chain are checked by `workers` goroutines at once; the
-// report names the lowest broken sequence number.
-func Verify(ctx context.Context, src Source, keys map[string]ed25519.PublicKey, workers int) (Report, error) {
+// links between events, the recorded head, that nothing is stored beyond
+// it, every checkpoint signature, and that no due checkpoint is missing.
+// The report names the lowest broken sequence number.
+func Verify(ctx context.Context, src Source, o Options) (Report, error) {
 	headSeq, headHash, err := src.Head(ctx)
 	if err != nil {
 		return Report{}, err
 	}
-	if workers < 1 {
-		workers = 1
-	}
+	workers := max(o.Workers, 1)
 	if headSeq < int64(workers)*4096 {
 		workers = 1
 	}
@@ -107,14 +117,35 @@ func Verify(ctx context.Context, src Source, keys map[string]ed25519.PublicKey, 
 			note(&Break{Seq: headSeq, Reason: "recorded chain head does not match the last event"})
 		}
 	}
+	maxSeq, err := src.MaxSeq(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	if maxSeq > headSeq {
+		note(&Break{Seq: headSeq + 1, Reason: fmt.Sprintf("events stored beyond the recorded head (up to %d)", maxSeq)})
+	}
 	cps, err := src.Checkpoints(ctx)
 	if err != nil {
 		return Report{}, err
 	}
+	// Count checkpoints must follow one another at their signed interval,
+	// from the start of the chain to within one interval of its head.
+	// An invalid checkpoint is reported at its own place and still counts
+	// as present for the coverage rule, so one fault is reported once.
+	var last int64
 	for _, cp := range cps {
-		if b := checkCheckpoint(ctx, src, keys, cp, headSeq); b != nil {
+		if b := checkCheckpoint(ctx, src, o.Keys, cp, headSeq); b != nil {
 			note(b)
 		}
+		if cp.Every > 0 {
+			if cp.Seq != last+cp.Every {
+				note(&Break{Seq: last + cp.Every, Reason: fmt.Sprintf("signed checkpoint missing at event %d", last+cp.Every)})
+			}
+			last = cp.Seq
+		}
+	}
+	if o.Every > 0 && headSeq-last >= o.Every {
+		note(&Break{Seq: last + o.Every, Reason: fmt.Sprintf("signed checkpoint missing at event %d", last+o.Every)})
 	}
 	rep.Checkpoints = len(cps)
 	rep.Broken = broken
@@ -168,7 +199,7 @@ func checkCheckpoint(ctx context.Context, src Source, keys map[string]ed25519.Pu
 	if !ok {
 		return &Break{Seq: cp.Seq, Reason: "checkpoint signed by unknown key " + cp.KeyID}
 	}
-	if !ed25519.Verify(pub, CheckpointMessage(cp.Seq, cp.Hash, cp.At), cp.Signature) {
+	if !ed25519.Verify(pub, CheckpointMessage(cp.Seq, cp.Hash, cp.At, cp.Every), cp.Signature) {
 		return &Break{Seq: cp.Seq, Reason: "checkpoint signature invalid"}
 	}
 	if cp.Seq > headSeq {

@@ -52,7 +52,6 @@ func (tx *Tx) AppendAudit(ctx context.Context, events ...custos.AuditEvent) erro
 	if err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
-	startSeq := seq
 	now := tx.Now()
 	newSeq, newHash := audit.Link(events, seq, head, now)
 	if err := tx.insertEvents(ctx, events); err != nil {
@@ -64,13 +63,19 @@ func (tx *Tx) AppendAudit(ctx context.Context, events ...custos.AuditEvent) erro
 	tx.db.chain.mu.RLock()
 	signer, every := tx.db.chain.signer, tx.db.chain.every
 	tx.db.chain.mu.RUnlock()
-	if signer != nil && every > 0 && newSeq/every > startSeq/every {
-		cp, err := audit.NewCheckpoint(signer, newSeq, newHash, now)
-		if err != nil {
-			return fmt.Errorf("audit checkpoint: %w", err)
-		}
-		if err := tx.InsertCheckpoint(ctx, cp); err != nil {
-			return err
+	if signer != nil && every > 0 {
+		// A checkpoint at every multiple of `every`: the verifier demands
+		// them all, so deleting checkpoints is itself detected.
+		for i := range events {
+			if e := &events[i]; e.Seq%every == 0 {
+				cp, err := audit.NewCheckpoint(signer, e.Seq, e.Hash, now, every)
+				if err != nil {
+					return fmt.Errorf("audit checkpoint: %w", err)
+				}
+				if err := tx.InsertCheckpoint(ctx, cp); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil
@@ -111,8 +116,8 @@ func (db *DB) AppendAuditBatch(ctx context.Context, events []custos.AuditEvent) 
 
 // InsertCheckpoint stores a signed checkpoint.
 func (tx *Tx) InsertCheckpoint(ctx context.Context, cp custos.AuditCheckpoint) error {
-	_, err := tx.exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (seq) DO NOTHING`, cp.Seq, cp.Hash, tx.db.ts(cp.At), cp.KeyID, cp.Signature)
+	_, err := tx.exec(ctx, `INSERT INTO audit_checkpoints (seq, hash, at, key_id, every, signature) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (seq) DO NOTHING`, cp.Seq, cp.Hash, tx.db.ts(cp.At), cp.KeyID, cp.Every, cp.Signature)
 	if err != nil {
 		return fmt.Errorf("audit checkpoint: %w", err)
 	}
@@ -143,7 +148,7 @@ func (db *DB) CheckpointHead(ctx context.Context, s audit.Signer) (cp custos.Aud
 		if seq == 0 || last >= seq {
 			return nil
 		}
-		c, err := audit.NewCheckpoint(s, seq, hash, tx.Now())
+		c, err := audit.NewCheckpoint(s, seq, hash, tx.Now(), 0)
 		if err != nil {
 			return err
 		}
@@ -165,6 +170,13 @@ func (db *DB) Head(ctx context.Context) (int64, []byte, error) {
 		return 0, audit.GenesisHash, nil
 	}
 	return seq, hash, err
+}
+
+// MaxSeq returns the highest stored event sequence number (0 when empty).
+func (db *DB) MaxSeq(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_events`).Scan(&n)
+	return n, err
 }
 
 // HashAt returns the stored hash of one event.
@@ -219,7 +231,7 @@ func scanEvent(s scanner, e *custos.AuditEvent) error {
 
 // Checkpoints returns every checkpoint in order.
 func (db *DB) Checkpoints(ctx context.Context) ([]custos.AuditCheckpoint, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, hash, at, key_id, signature FROM audit_checkpoints ORDER BY seq`)
+	rows, err := db.r.QueryContext(ctx, `SELECT seq, hash, at, key_id, every, signature FROM audit_checkpoints ORDER BY seq`)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +239,7 @@ func (db *DB) Checkpoints(ctx context.Context) ([]custos.AuditCheckpoint, error)
 	var out []custos.AuditCheckpoint
 	for rows.Next() {
 		var cp custos.AuditCheckpoint
-		if err := rows.Scan(&cp.Seq, &cp.Hash, scanTime{&cp.At}, &cp.KeyID, &cp.Signature); err != nil {
+		if err := rows.Scan(&cp.Seq, &cp.Hash, scanTime{&cp.At}, &cp.KeyID, &cp.Every, &cp.Signature); err != nil {
 			return nil, err
 		}
 		out = append(out, cp)

@@ -345,7 +345,8 @@ func (tx *Tx) scopeSQL(s custos.Scope, now time.Time) (string, []any) {
 func (tx *Tx) customerWhere(q CustomerQuery, scope custos.Scope, now time.Time) (string, []any) {
 	f := q.Filter
 	where, args := tx.scopeSQL(scope, now)
-	conds := []string{where}
+	// Customers whose data key is destroyed are gone for every purpose.
+	conds := []string{where, `EXISTS (SELECT 1 FROM customer_keys k WHERE k.customer_id = c.id)`}
 	add := func(c string, a ...any) { conds = append(conds, c); args = append(args, a...) }
 	if f.Type != "" {
 		add(`c.type = ?`, string(f.Type))

@@ -403,3 +403,33 @@ func (tx *Tx) Portfolio(ctx context.Context, userID int64) ([]custos.PortfolioEn
 	}
 	return out, rows.Err()
 }
+
+// SystemSecret is a secret sealed directly under the key-encryption key.
+type SystemSecret struct {
+	UserID int64
+	CT     []byte
+}
+
+// TOTPSecrets lists every stored TOTP secret (for rewrapping after a KEK rotation).
+func (tx *Tx) TOTPSecrets(ctx context.Context) ([]SystemSecret, error) {
+	rows, err := tx.query(ctx, `SELECT id, totp_ct FROM users WHERE totp_ct IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SystemSecret
+	for rows.Next() {
+		var s SystemSecret
+		if err := rows.Scan(&s.UserID, &s.CT); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ReplaceTOTPSecret swaps a rewrapped TOTP secret in, if it is still the one that was rewrapped.
+func (tx *Tx) ReplaceTOTPSecret(ctx context.Context, userID int64, old, ct []byte) error {
+	_, err := tx.exec(ctx, `UPDATE users SET totp_ct = ? WHERE id = ? AND totp_ct = ?`, ct, userID, old)
+	return err
+}

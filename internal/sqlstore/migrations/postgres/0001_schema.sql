@@ -276,5 +276,6 @@ CREATE TABLE audit_checkpoints (
     hash      BYTEA NOT NULL,
     at        TIMESTAMPTZ NOT NULL,
     key_id    TEXT NOT NULL,
+    every     BIGINT NOT NULL DEFAULT 0,
     signature BYTEA NOT NULL
 );

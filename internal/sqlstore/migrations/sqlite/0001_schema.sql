@@ -277,5 +277,6 @@ CREATE TABLE audit_checkpoints (
     hash      BLOB NOT NULL,
     at        INTEGER NOT NULL,
     key_id    TEXT NOT NULL,
+    every     BIGINT NOT NULL DEFAULT 0,
     signature BLOB NOT NULL
 );
