@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,7 +91,7 @@ func BenchmarkCreateCustomerParallel(b *testing.B) {
 
 // BenchmarkReadCustomer: a read with the permission decision, decryption of
 // the profile and the audit event committed (group commit) before the data
-// is returned, from many concurrent requests.
+// is returned, from 64 and from 256 concurrent requests.
 func BenchmarkReadCustomer(b *testing.B) {
 	eachDialect(b, func(b *testing.B, db *sqlstore.DB) {
 		f := apptest.New(b, db)
@@ -105,21 +106,25 @@ func BenchmarkReadCustomer(b *testing.B) {
 			}
 			ids[i] = c.ID
 		}
-		b.SetParallelism(32)
-		b.ReportAllocs()
-		b.ResetTimer()
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
-			i := 0
-			for pb.Next() {
-				if _, err := f.App.GetCustomer(ctx, actor, ids[i%n]); err != nil {
-					b.Error(err)
-					return
-				}
-				i += 7
-			}
-		})
-		b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reads/s")
+		for _, conc := range []int{64, 256} {
+			b.Run(fmt.Sprintf("concurrent=%d", conc), func(b *testing.B) {
+				b.SetParallelism(max(1, conc/runtime.GOMAXPROCS(0)))
+				b.ReportAllocs()
+				b.ResetTimer()
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					i := 0
+					for pb.Next() {
+						if _, err := f.App.GetCustomer(ctx, actor, ids[i%n]); err != nil {
+							b.Error(err)
+							return
+						}
+						i += 7
+					}
+				})
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "reads/s")
+			})
+		}
 	})
 }
 

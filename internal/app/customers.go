@@ -200,7 +200,8 @@ func (a *App) resolvePlace(ctx context.Context, ref *refData, actor custos.Actor
 	case in.Owner != "":
 		owner, err = rd.UserByName(ctx, custos.NormalizeUsername(in.Owner))
 	case actor.Kind == custos.ActorUser:
-		owner, err = rd.User(ctx, actor.UserID)
+		// The actor is authenticated and enabled: no need to look it up.
+		owner = &custos.User{ID: actor.UserID, Username: actor.Username, Role: actor.Role, OrgID: actor.OrgID}
 	default:
 		v.Addf("owner", custos.CodeRequired)
 		return org, nil, nil
@@ -251,24 +252,27 @@ func (a *App) CreateCustomer(ctx context.Context, actor custos.Actor, in custos.
 		return nil, internal("new data key", err)
 	}
 	index, identity := a.blindIndexes(c)
+	rec, err := a.sealCustomer(c, wrapped)
+	if err != nil {
+		return nil, internal("seal customer", err)
+	}
+	ev := a.event(actor, custos.ActCustomerCreate, c.ID, custos.OutcomeOK, "")
+	ev.Detail = detail(map[string]any{"type": c.Type, "category": c.Category, "sensitivity": c.Sensitivity})
 	vars := custos.ArchiveVars{Org: org.Code, Type: c.Type, Category: c.Category, Date: now}
+	series := ref.pattern.Series(vars)
+	// Only what needs the database happens inside the (shared) transaction.
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
-		seq, err := tx.NextArchiveSeq(ctx, ref.pattern.Series(vars))
+		seq, err := tx.NextArchiveSeq(ctx, series)
 		if err != nil {
 			return err
 		}
-		c.ArchiveNo = ref.pattern.Render(vars, seq)
-		rec, err := a.sealCustomer(c, wrapped)
-		if err != nil {
-			return err
-		}
+		rec.ArchiveNo = ref.pattern.Render(vars, seq)
 		if err := tx.InsertCustomer(ctx, rec, index, identity); err != nil {
 			return err
 		}
-		ev := a.event(actor, custos.ActCustomerCreate, c.ID, custos.OutcomeOK, "")
-		ev.Detail = detail(map[string]any{"type": c.Type, "category": c.Category, "sensitivity": c.Sensitivity})
 		return a.appendTx(ctx, tx, ev)
 	})
+	c.ArchiveNo = rec.ArchiveNo
 	if err != nil {
 		return nil, internal("create customer", err)
 	}
@@ -289,6 +293,9 @@ func (a *App) loadVisible(ctx context.Context, actor custos.Actor, act custos.Ac
 	}
 	if err != nil {
 		return nil, custos.Decision{}, internal("load customer", err)
+	}
+	if err := a.placeRecords(ctx, rec); err != nil {
+		return nil, custos.Decision{}, err
 	}
 	// Most reads are by the owner or a manager of the unit: decide on the
 	// record alone first, and look up portfolio and grants only when that
@@ -313,6 +320,29 @@ func (a *App) loadVisible(ctx context.Context, actor custos.Actor, act custos.Ac
 		return nil, d, a.denied(ctx, actor, act, id, "destroyed", ErrKeyDestroyed)
 	}
 	return rec, d, nil
+}
+
+// placeRecords fills in the organisation paths of loaded records from the
+// cached organisation tree (reloading it once if a unit is new).
+func (a *App) placeRecords(ctx context.Context, recs ...*sqlstore.CustomerRecord) error {
+	ref, err := a.refData(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		o, ok := ref.orgs[r.OrgID]
+		if !ok {
+			a.invalidateRef()
+			if ref, err = a.refData(ctx); err != nil {
+				return err
+			}
+			if o, ok = ref.orgs[r.OrgID]; !ok {
+				return internal("place customer", fmt.Errorf("customer %s in unknown unit %d", r.ID, r.OrgID))
+			}
+		}
+		r.OrgPath = o.Path
+	}
+	return nil
 }
 
 // GetCustomer returns a customer, masked (R-C10), after checking scope and
@@ -426,13 +456,14 @@ func (a *App) UpdateCustomer(ctx context.Context, actor custos.Actor, id string,
 		return old.Masked(nil, ref.sensitiveCustom(old.Category)), nil
 	}
 	index, identity := a.blindIndexes(c)
+	oldIndex, oldIdentity := a.blindIndexes(old)
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		r, err := a.sealCustomer(c, rec.WrappedKey)
 		if err != nil {
 			return err
 		}
 		r.KEKID = rec.KEKID
-		if err := tx.UpdateCustomer(ctx, r, index, identity); err != nil {
+		if err := tx.UpdateCustomer(ctx, r, oldIndex, oldIdentity, index, identity); err != nil {
 			return err
 		}
 		ev := a.event(actor, custos.ActCustomerUpdate, id, custos.OutcomeOK, "")
@@ -529,6 +560,9 @@ func (a *App) SearchCustomers(ctx context.Context, actor custos.Actor, f custos.
 	recs, total, err := rd.FindCustomers(ctx, q, scope, now)
 	if err != nil {
 		return nil, internal("find customers", err)
+	}
+	if err := a.placeRecords(ctx, recs...); err != nil {
+		return nil, err
 	}
 	keys := make([]sqlstore.RelationKey, len(recs))
 	for i, r := range recs {

@@ -48,6 +48,7 @@ func (a *App) rewrapSystemSecrets(ctx context.Context, primary uint32) (int, err
 	}
 	done := 0
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+		done = 0
 		for _, s := range secrets {
 			if id, ok := seal.WrappedKeyID(s.CT); ok && id == primary {
 				continue
@@ -80,7 +81,9 @@ func (a *App) rewrapDataKeys(ctx context.Context, primary uint32, progress func(
 		if len(keys) == 0 {
 			return done, nil
 		}
+		n := 0
 		err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+			n = 0
 			for _, k := range keys {
 				if id, ok := seal.WrappedKeyID(k.Wrapped); ok && id == primary {
 					continue
@@ -92,13 +95,14 @@ func (a *App) rewrapDataKeys(ctx context.Context, primary uint32, progress func(
 				if err := tx.UpdateCustomerKey(ctx, k.CustomerID, k.Wrapped, nw, int64(primary)); err != nil {
 					return err
 				}
-				done++
+				n++
 			}
 			return nil
 		})
 		if err != nil {
 			return done, err
 		}
+		done += n
 		after = keys[len(keys)-1].CustomerID
 		if progress != nil {
 			progress(done)

@@ -28,6 +28,52 @@ func (db *DB) SetAuditSigner(s audit.Signer, every int64) {
 	db.chain.mu.Unlock()
 }
 
+// chainHead is the audit chain head as a write transaction sees it. The
+// transaction reads (and on PostgreSQL locks) the head row once, extends it
+// in memory as events are appended, and writes it back just before commit.
+type chainHead struct {
+	seq   int64
+	hash  []byte
+	dirty bool
+}
+
+// loadHead returns the transaction's view of the chain head, reading and
+// locking the row on first use.
+func (tx *Tx) loadHead(ctx context.Context) (*chainHead, error) {
+	if tx.head != nil {
+		return tx.head, nil
+	}
+	lock := ""
+	if tx.db.dialect == Postgres {
+		lock = " FOR UPDATE"
+	}
+	h := &chainHead{}
+	err := tx.row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&h.seq, &h.hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, ?) ON CONFLICT (id) DO NOTHING`, audit.GenesisHash); err != nil {
+			return nil, fmt.Errorf("audit head: %w", err)
+		}
+		err = tx.row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&h.seq, &h.hash)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit head: %w", err)
+	}
+	tx.head = h
+	return h, nil
+}
+
+// flushHead writes the extended chain head back; runTx calls it before commit.
+func (tx *Tx) flushHead(ctx context.Context) error {
+	if tx.head == nil || !tx.head.dirty {
+		return nil
+	}
+	if _, err := tx.exec(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, tx.head.seq, tx.head.hash); err != nil {
+		return fmt.Errorf("audit head: %w", err)
+	}
+	tx.head.dirty = false
+	return nil
+}
+
 // AppendAudit links events into the chain and inserts them, in the caller's
 // transaction: the events commit or vanish together with the change they
 // describe. On PostgreSQL the chain head row is locked, so concurrent
@@ -36,30 +82,16 @@ func (tx *Tx) AppendAudit(ctx context.Context, events ...custos.AuditEvent) erro
 	if len(events) == 0 {
 		return nil
 	}
-	lock := ""
-	if tx.db.dialect == Postgres {
-		lock = " FOR UPDATE"
-	}
-	var seq int64
-	var head []byte
-	err := tx.row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&seq, &head)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, ?) ON CONFLICT (id) DO NOTHING`, audit.GenesisHash); err != nil {
-			return fmt.Errorf("audit head: %w", err)
-		}
-		err = tx.row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&seq, &head)
-	}
+	head, err := tx.loadHead(ctx)
 	if err != nil {
-		return fmt.Errorf("audit head: %w", err)
+		return err
 	}
 	now := tx.Now()
-	newSeq, newHash := audit.Link(events, seq, head, now)
+	newSeq, newHash := audit.Link(events, head.seq, head.hash, now)
 	if err := tx.insertEvents(ctx, events); err != nil {
 		return fmt.Errorf("audit append: %w", err)
 	}
-	if _, err := tx.exec(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, newSeq, newHash); err != nil {
-		return fmt.Errorf("audit head: %w", err)
-	}
+	head.seq, head.hash, head.dirty = newSeq, newHash, true
 	tx.db.chain.mu.RLock()
 	signer, every := tx.db.chain.signer, tx.db.chain.every
 	tx.db.chain.mu.RUnlock()
@@ -129,18 +161,11 @@ func (tx *Tx) InsertCheckpoint(ctx context.Context, cp custos.AuditCheckpoint) e
 // there was nothing new to sign.
 func (db *DB) CheckpointHead(ctx context.Context, s audit.Signer) (cp custos.AuditCheckpoint, ok bool, err error) {
 	err = db.Write(ctx, func(tx *Tx) error {
-		lock := ""
-		if db.dialect == Postgres {
-			lock = " FOR UPDATE"
-		}
-		var seq int64
-		var hash []byte
-		if err := tx.row(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+lock).Scan(&seq, &hash); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return nil
-			}
+		head, err := tx.loadHead(ctx)
+		if err != nil {
 			return err
 		}
+		seq, hash := head.seq, head.hash
 		var last int64
 		if err := tx.row(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_checkpoints`).Scan(&last); err != nil {
 			return err

@@ -18,7 +18,7 @@ type CustomerRecord struct {
 	ArchiveNo       string
 	Type            custos.CustomerType
 	OrgID           int64
-	OrgPath         string // loaded, not stored
+	OrgPath         string // not stored: filled in by the caller from the organisation tree
 	OwnerID         int64
 	Category        string
 	Status          custos.ArchiveStatus
@@ -115,19 +115,32 @@ func (tx *Tx) insertClasses(ctx context.Context, id string, classes map[string]s
 	return nil
 }
 
-func (tx *Tx) putIndex(ctx context.Context, id string, index []IndexEntry, identity []byte) error {
-	if _, err := tx.exec(ctx, `DELETE FROM customer_index WHERE customer_id = ?`, id); err != nil {
-		return err
+// putIndex replaces a customer's blind indexes and identity key: the old
+// entries are deleted by their exact keys (the caller computes them from
+// the old state), so no index on customer_id is needed.
+func (tx *Tx) putIndex(ctx context.Context, id string, old []IndexEntry, oldIdentity []byte, index []IndexEntry, identity []byte) error {
+	for _, e := range old {
+		if _, err := tx.exec(ctx, `DELETE FROM customer_index WHERE kind = ? AND hash = ? AND customer_id = ?`, e.Kind, e.Hash, id); err != nil {
+			return err
+		}
 	}
-	if _, err := tx.exec(ctx, `DELETE FROM customer_identity WHERE customer_id = ?`, id); err != nil {
-		return err
+	if oldIdentity != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM customer_identity WHERE hash = ? AND customer_id = ?`, oldIdentity, id); err != nil {
+			return err
+		}
 	}
 	return tx.insertIndex(ctx, id, index, identity)
 }
 
 func (tx *Tx) insertIndex(ctx context.Context, id string, index []IndexEntry, identity []byte) error {
-	for _, e := range index {
-		if _, err := tx.exec(ctx, `INSERT INTO customer_index (kind, hash, customer_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, e.Kind, e.Hash, id); err != nil {
+	if len(index) > 0 {
+		args := make([]any, 0, 3*len(index))
+		rows := make([]string, len(index))
+		for i, e := range index {
+			rows[i] = "(?, ?, ?)"
+			args = append(args, e.Kind, e.Hash, id)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO customer_index (kind, hash, customer_id) VALUES `+strings.Join(rows, ", ")+` ON CONFLICT DO NOTHING`, args...); err != nil {
 			return fmt.Errorf("insert blind index: %w", err)
 		}
 	}
@@ -143,8 +156,9 @@ func (tx *Tx) insertIndex(ctx context.Context, id string, index []IndexEntry, id
 }
 
 // UpdateCustomer replaces a customer's stored state if its version is still
-// r.Version-1 (optimistic locking); r.Version is the new version.
-func (tx *Tx) UpdateCustomer(ctx context.Context, r *CustomerRecord, index []IndexEntry, identity []byte) error {
+// r.Version-1 (optimistic locking); r.Version is the new version. The old
+// blind indexes and identity key are replaced by the new ones.
+func (tx *Tx) UpdateCustomer(ctx context.Context, r *CustomerRecord, oldIndex []IndexEntry, oldIdentity []byte, index []IndexEntry, identity []byte) error {
 	res, err := tx.exec(ctx, `UPDATE customers SET org_id = ?, owner_id = ?, category = ?, status = ?, sensitivity = ?, protected_reason = ?,
 		verification = ?, display_name = ?, building = ?, classes = ?, profile_ct = ?, custom_ct = ?, updated_at = ?, version = ?
 		WHERE id = ? AND version = ?`,
@@ -162,21 +176,21 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, r *CustomerRecord, index []Ind
 	if err := tx.putClasses(ctx, r.ID, r.Classes); err != nil {
 		return err
 	}
-	return tx.putIndex(ctx, r.ID, index, identity)
+	return tx.putIndex(ctx, r.ID, oldIndex, oldIdentity, index, identity)
 }
 
-const customerColumns = `c.id, c.archive_no, c.type, c.org_id, o.path, c.owner_id, c.category, c.status, c.sensitivity,
+const customerColumns = `c.id, c.archive_no, c.type, c.org_id, c.owner_id, c.category, c.status, c.sensitivity,
 	c.protected_reason, c.verification, c.display_name, c.building, c.classes, c.profile_ct, c.custom_ct, COALESCE(k.wrapped, ?), COALESCE(k.kek_id, 0),
 	c.created_by, c.created_at, c.updated_at, c.version`
 
-const customerFrom = ` FROM customers c JOIN orgs o ON o.id = c.org_id LEFT JOIN customer_keys k ON k.customer_id = c.id`
+const customerFrom = ` FROM customers c LEFT JOIN customer_keys k ON k.customer_id = c.id`
 
 const customerSelect = `SELECT ` + customerColumns + customerFrom
 
 func scanCustomer(s scanner, extra ...any) (*CustomerRecord, error) {
 	var r CustomerRecord
 	var typ, status, sens, verif, classes string
-	dest := []any{&r.ID, &r.ArchiveNo, &typ, &r.OrgID, &r.OrgPath, &r.OwnerID, &r.Category, &status, &sens, &r.ProtectedReason, &verif,
+	dest := []any{&r.ID, &r.ArchiveNo, &typ, &r.OrgID, &r.OwnerID, &r.Category, &status, &sens, &r.ProtectedReason, &verif,
 		&r.DisplayName, &r.Building, &classes, &r.ProfileCT, &r.CustomCT, &r.WrappedKey, &r.KEKID, &r.CreatedBy, scanTime{&r.CreatedAt}, scanTime{&r.UpdatedAt}, &r.Version}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, notFound(err)
@@ -397,8 +411,8 @@ func (tx *Tx) customerWhere(q CustomerQuery, scope custos.Scope, now time.Time) 
 var sortSQL = map[string]string{
 	"archive_no":  "c.archive_no ASC",
 	"-archive_no": "c.archive_no DESC",
-	"created_at":  "c.created_at ASC, c.id ASC",
-	"-created_at": "c.created_at DESC, c.id DESC",
+	"created_at":  "c.id ASC", // ids are UUIDv7: they sort by creation time
+	"-created_at": "c.id DESC",
 	"updated_at":  "c.updated_at ASC, c.id ASC",
 	"-updated_at": "c.updated_at DESC, c.id DESC",
 }

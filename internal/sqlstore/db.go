@@ -60,6 +60,9 @@ type DB struct {
 
 	reads  *stmtPool // SQLite: prepared statements of the read pool
 	writes writer    // the group-committing writer
+	ckpt   *sql.DB   // SQLite: the WAL checkpointer's connection
+	ckStop chan struct{}
+	ckDone chan struct{}
 }
 
 // Open connects to the store. It does not migrate; call Migrate.
@@ -99,10 +102,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		sync = "FULL"
 	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(" + sync + ")&_pragma=secure_delete(1)"
+		"&_pragma=synchronous(" + sync + ")&_pragma=secure_delete(1)&_pragma=temp_store(MEMORY)"
 	u := "file:" + (&url.URL{Path: db.path}).EscapedPath()
 	var err error
-	if db.w, err = sql.Open("sqlite", u+"?"+pragmas+"&_txlock=immediate"); err != nil {
+	// The writer does not checkpoint the WAL itself (a background
+	// checkpointer does, off the commit path) and keeps a large page cache.
+	if db.w, err = sql.Open("sqlite", u+"?"+pragmas+"&_pragma=wal_autocheckpoint(0)&_pragma=cache_size(-65536)"); err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db.w.SetMaxOpenConns(1)
@@ -117,10 +122,16 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.w.Close()
 		return nil, err
 	}
-	if db.r, err = sql.Open("sqlite", u+"?"+pragmas+"&_pragma=query_only(1)"); err != nil {
+	if db.r, err = sql.Open("sqlite", u+"?"+pragmas+"&_pragma=query_only(1)&_pragma=cache_size(-16384)"); err != nil {
 		db.w.Close()
 		return nil, err
 	}
+	if db.ckpt, err = sql.Open("sqlite", u+"?"+pragmas); err != nil {
+		db.w.Close()
+		db.r.Close()
+		return nil, err
+	}
+	db.ckpt.SetMaxOpenConns(1)
 	n := max(4, 2*runtime.NumCPU())
 	db.r.SetMaxOpenConns(n)
 	db.r.SetMaxIdleConns(n)
@@ -133,6 +144,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, err
 	}
 	db.startWriter(conn)
+	db.startCheckpointer()
 	return db, nil
 }
 
@@ -140,6 +152,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 // releases the connections.
 func (db *DB) Close() error {
 	db.stopWriter()
+	db.stopCheckpointer()
 	if db.r != db.w {
 		db.r.Close()
 	}
@@ -173,6 +186,8 @@ type Tx struct {
 	// batched: the transaction is shared with other writers, so no caller's
 	// cancellation may interrupt a statement (that would roll back everyone).
 	batched bool
+	// head is the audit chain head as extended by this write transaction.
+	head *chainHead
 }
 
 // Snapshot runs fn in a read-only transaction, so that all its reads see one

@@ -58,10 +58,17 @@ func (db *DB) stopWriter() {
 
 // Write runs fn in a read-write transaction and returns once it is committed
 // (nil) or rolled back (fn's error, or the commit's). fn may share the
-// transaction with other callers' changes but never sees their effects
-// undone under it: each change has its own savepoint. fn must not call Write.
+// transaction with other callers' changes; if one of those fails, the batch
+// is rolled back and fn runs again, so fn must change nothing but the store
+// and its own variables, and must set (not accumulate) what it reports.
+// fn must not call Write.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, reply: make(chan writeResult, 1)}
+	select {
+	case <-db.writes.closing:
+		return ErrClosed
+	default:
+	}
 	select {
 	case db.writes.queue <- req:
 	case <-db.writes.closing:
@@ -69,7 +76,18 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	res := <-req.reply
+	var res writeResult
+	select {
+	case res = <-req.reply:
+	case <-db.writes.done:
+		// The loop answers everything queued before it stops; a request
+		// that slipped in after its last look is refused.
+		select {
+		case res = <-req.reply:
+		default:
+			return ErrClosed
+		}
+	}
 	if res.panic != nil {
 		panic(res.panic)
 	}
@@ -107,9 +125,12 @@ func (db *DB) writeLoop() {
 	}
 }
 
-// runBatch commits a batch of changes in one transaction.
+// runBatch commits a batch of changes in one transaction. It first runs
+// them back to back without savepoints (the common case: nothing fails).
+// If one fails, the transaction is rolled back, the failure is answered,
+// and the others run again, now each in its own savepoint.
 func (db *DB) runBatch(batch []*writeReq) {
-	live := batch[:0:0]
+	live := make([]*writeReq, 0, len(batch))
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.reply <- writeResult{err: err}
@@ -120,14 +141,29 @@ func (db *DB) runBatch(batch []*writeReq) {
 	if len(live) == 0 {
 		return
 	}
+	failed, ok := db.runTx(live, false)
+	if ok || len(live) == 1 {
+		return
+	}
+	rest := append(live[:failed:failed], live[failed+1:]...)
+	if len(rest) > 0 {
+		db.runTx(rest, true)
+	}
+}
+
+// runTx runs changes in one transaction and answers them. Without
+// savepoints the first failure aborts the transaction: its caller is
+// answered and runTx returns its index with ok=false, leaving the others
+// unanswered for a second attempt. With savepoints every change is answered.
+func (db *DB) runTx(reqs []*writeReq, savepoints bool) (failed int, ok bool) {
 	ctx := context.Background()
 	var q queryer
 	var commit, rollback func() error
 	if db.writes.conn != nil {
 		c := db.writes.conn
 		if _, err := c.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			replyAll(live, fmt.Errorf("begin: %w", err))
-			return
+			replyAll(reqs, fmt.Errorf("begin: %w", err))
+			return 0, true
 		}
 		q = c
 		commit = func() error { _, err := c.conn.ExecContext(ctx, "COMMIT"); return err }
@@ -135,54 +171,63 @@ func (db *DB) runBatch(batch []*writeReq) {
 	} else {
 		tx, err := db.w.BeginTx(ctx, nil)
 		if err != nil {
-			replyAll(live, fmt.Errorf("begin: %w", err))
-			return
+			replyAll(reqs, fmt.Errorf("begin: %w", err))
+			return 0, true
 		}
 		q, commit, rollback = tx, tx.Commit, tx.Rollback
 	}
 	tx := &Tx{db: db, q: q, batched: true}
-	results := make([]writeResult, len(live))
-	single := len(live) == 1
-	ok := 0
-	for i, r := range live {
-		if !single {
+	results := make([]writeResult, len(reqs))
+	abort := func(err error) (int, bool) {
+		rollback()
+		replyAll(reqs, err)
+		return 0, true
+	}
+	committed := 0
+	for i, r := range reqs {
+		var saved *chainHead
+		if savepoints {
 			if _, err := q.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-				rollback()
-				replyAll(live, fmt.Errorf("savepoint: %w", err))
-				return
+				return abort(fmt.Errorf("savepoint: %w", err))
+			}
+			if tx.head != nil {
+				h := *tx.head
+				saved = &h
 			}
 		}
 		results[i] = call(r.fn, tx)
-		failed := results[i].err != nil || results[i].panic != nil
+		bad := results[i].err != nil || results[i].panic != nil
 		switch {
-		case failed && single:
+		case bad && !savepoints:
 			rollback()
 			r.reply <- results[i]
-			return
-		case failed:
+			return i, false
+		case bad:
 			if _, err := q.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
-				rollback()
-				replyAll(live, fmt.Errorf("rollback to savepoint: %w", err))
-				return
+				return abort(fmt.Errorf("rollback to savepoint: %w", err))
 			}
+			tx.head = saved // the change's audit events are gone with it
 			if _, err := q.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
-				rollback()
-				replyAll(live, fmt.Errorf("release savepoint: %w", err))
-				return
+				return abort(fmt.Errorf("release savepoint: %w", err))
 			}
-		case !single:
-			if _, err := q.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
-				rollback()
-				replyAll(live, fmt.Errorf("release savepoint: %w", err))
-				return
-			}
-			ok++
 		default:
-			ok++
+			if savepoints {
+				if _, err := q.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+					return abort(fmt.Errorf("release savepoint: %w", err))
+				}
+			}
+			committed++
 		}
 	}
-	if ok == 0 {
+	if committed == 0 {
 		rollback()
+	} else if err := tx.flushHead(ctx); err != nil {
+		rollback()
+		for i := range results {
+			if results[i].err == nil && results[i].panic == nil {
+				results[i].err = err
+			}
+		}
 	} else if err := commit(); err != nil {
 		rollback()
 		for i := range results {
@@ -191,9 +236,10 @@ func (db *DB) runBatch(batch []*writeReq) {
 			}
 		}
 	}
-	for i, r := range live {
+	for i, r := range reqs {
 		r.reply <- results[i]
 	}
+	return 0, true
 }
 
 func call(fn func(*Tx) error, tx *Tx) (res writeResult) {

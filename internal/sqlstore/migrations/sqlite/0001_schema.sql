@@ -141,10 +141,9 @@ CREATE TABLE customers (
     updated_at       INTEGER NOT NULL,
     version          INTEGER NOT NULL DEFAULT 1
 ) WITHOUT ROWID;
-CREATE INDEX customers_org ON customers(org_id, created_at);
+CREATE INDEX customers_org ON customers(org_id);
 CREATE INDEX customers_owner ON customers(owner_id);
 CREATE INDEX customers_building ON customers(building) WHERE building <> '';
-CREATE INDEX customers_created ON customers(created_at);
 
 CREATE TABLE customer_keys (
     customer_id TEXT PRIMARY KEY REFERENCES customers(id) ON DELETE CASCADE,
@@ -169,14 +168,12 @@ CREATE TABLE customer_index (
     customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
     PRIMARY KEY (kind, hash, customer_id)
 ) WITHOUT ROWID;
-CREATE INDEX customer_index_customer ON customer_index(customer_id);
 
 -- One archive per customer (R-A1): the blind index of the primary identity.
 CREATE TABLE customer_identity (
     hash        BLOB PRIMARY KEY,
     customer_id TEXT NOT NULL REFERENCES customers(id) ON DELETE CASCADE
 ) WITHOUT ROWID;
-CREATE INDEX customer_identity_customer ON customer_identity(customer_id);
 
 CREATE TABLE portfolio (
     user_id     INTEGER NOT NULL REFERENCES users(id),
@@ -264,7 +261,6 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_at ON audit_events(at);
 CREATE INDEX audit_events_actor ON audit_events(actor_id, seq);
 CREATE INDEX audit_events_target ON audit_events(target_ref, seq) WHERE target_ref <> '';
-CREATE INDEX audit_events_action ON audit_events(action, seq);
 
 CREATE TABLE audit_head (
     id   INTEGER PRIMARY KEY CHECK (id = 1),
