@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
@@ -15,8 +16,11 @@ import (
 type Source interface {
 	// Head returns the recorded chain head (0 and the genesis hash when empty).
 	Head(ctx context.Context) (seq int64, hash []byte, err error)
-	// ScanAudit calls fn for every stored event with from <= seq <= to, in seq order.
-	ScanAudit(ctx context.Context, from, to int64, fn func(*custos.AuditEvent) error) error
+	// ScanCanonical calls fn with the stored sequence number, the canonical
+	// encoding of the stored columns (nil if any is NULL) and the stored
+	// hash of every event with from <= seq <= to, in seq order; the slices
+	// are only valid during the call.
+	ScanCanonical(ctx context.Context, from, to int64, fn func(seq int64, canonical, hash []byte) error) error
 	// HashAt returns the stored hash of the event with this seq.
 	HashAt(ctx context.Context, seq int64) ([]byte, error)
 	// MaxSeq returns the highest stored sequence number.
@@ -168,20 +172,27 @@ func verifyRange(ctx context.Context, src Source, from, to int64) (int64, *Break
 	var n int64
 	var brk *Break
 	errStop := errors.New("stop")
-	err := src.ScanAudit(ctx, from, to, func(e *custos.AuditEvent) error {
+	prevBuf := append(make([]byte, 0, 32), prev...)
+	err := src.ScanCanonical(ctx, from, to, func(seq int64, canonical, hash []byte) error {
 		n++
+		cseq, okSeq := CanonicalSeq(canonical)
+		cprev, okPrev := CanonicalPrev(canonical)
 		switch {
-		case e.Seq != want:
-			brk = &Break{Seq: want, Reason: fmt.Sprintf("event missing or out of order (found %d)", e.Seq)}
-		case !bytes.Equal(e.PrevHash, prev):
-			brk = &Break{Seq: e.Seq, Reason: "previous-hash link broken"}
-		case !bytes.Equal(Hash(e), e.Hash):
-			brk = &Break{Seq: e.Seq, Reason: "content does not match its hash"}
+		case seq != want:
+			brk = &Break{Seq: want, Reason: fmt.Sprintf("event missing or out of order (found %d)", seq)}
+		case !okSeq || !okPrev || cseq != seq:
+			brk = &Break{Seq: seq, Reason: "columns missing or malformed"}
+		case !bytes.Equal(cprev, prevBuf):
+			brk = &Break{Seq: seq, Reason: "previous-hash link broken"}
+		default:
+			if sum := sha256.Sum256(canonical); !bytes.Equal(sum[:], hash) {
+				brk = &Break{Seq: seq, Reason: "content does not match its hash"}
+			}
 		}
 		if brk != nil {
 			return errStop
 		}
-		prev = e.Hash
+		prevBuf = append(prevBuf[:0], hash...)
 		want++
 		return nil
 	})

@@ -211,12 +211,68 @@ func (db *DB) HashAt(ctx context.Context, seq int64) ([]byte, error) {
 	return h, notFound(err)
 }
 
-// ScanAudit calls fn for each event with from <= seq <= to in order. It
-// reads in pages so that no long-running read transaction holds back the
-// writers (or the WAL checkpoint).
+// canonicalSQL renders audit.Canonical as an SQL expression of the stored
+// columns, so that the verifier reads one value per event. It must produce
+// exactly the bytes audit.Canonical does; the tamper tests hold it to that.
+func (db *DB) canonicalSQL() string {
+	texts := []string{"actor", "role", "action", "target_type", "target_ref", "purpose", "outcome", "reason", "client_addr", "request_id", "via", "detail"}
+	var parts []string
+	if db.dialect == Postgres {
+		parts = append(parts, `'`+audit.EventDomain+`'`, `seq`, `','`, `(extract(epoch FROM at) * 1000000)::bigint`, `','`, `actor_id`, `','`, `org_id`, `','`)
+		for _, c := range texts {
+			parts = append(parts, `octet_length(`+c+`)`, `':'`, c, `','`)
+		}
+		return `convert_to(` + strings.Join(parts, " || ") + `, 'UTF8') || convert_to(octet_length(prev_hash) || ':', 'UTF8') || prev_hash || '\x2c'::bytea`
+	}
+	parts = append(parts, `'`+strings.ReplaceAll(audit.EventDomain, "\n", "'||char(10)||'")+`'`, `seq`, `','`, `at`, `','`, `actor_id`, `','`, `org_id`, `','`)
+	for _, c := range texts {
+		parts = append(parts, `length(CAST(`+c+` AS BLOB))`, `':'`, c, `','`)
+	}
+	parts = append(parts, `length(prev_hash)`, `':'`, `prev_hash`, `','`)
+	return `CAST(` + strings.Join(parts, " || ") + ` AS BLOB)`
+}
+
+// ScanCanonical calls fn with each event's sequence number, the canonical
+// encoding of its stored columns (nil when a column is NULL) and its stored
+// hash, for from <= seq <= to in order; the slices are valid only during the
+// call. It reads in pages so that no long read transaction holds back the
+// writer or the WAL checkpoint.
+func (db *DB) ScanCanonical(ctx context.Context, from, to int64, fn func(seq int64, canonical, hash []byte) error) error {
+	const page = 50000
+	var seq int64
+	var canonical, hash sql.RawBytes
+	q := db.bind(`SELECT seq, ` + db.canonicalSQL() + `, hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq`)
+	for from <= to {
+		end := min(to, from+page-1)
+		rows, err := db.r.QueryContext(ctx, q, from, end)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := rows.Scan(&seq, &canonical, &hash); err != nil {
+				rows.Close()
+				return err
+			}
+			if err := fn(seq, canonical, hash); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		from = end + 1
+	}
+	return nil
+}
+
+// ScanAudit calls fn for each event with from <= seq <= to in order: the
+// whole trail as events, e.g. for an export to an outside witness.
 func (db *DB) ScanAudit(ctx context.Context, from, to int64, fn func(*custos.AuditEvent) error) error {
-	const page = 20000
-	var e custos.AuditEvent
+	const page = 10000
 	for from <= to {
 		end := min(to, from+page-1)
 		rows, err := db.r.QueryContext(ctx, db.bind(`SELECT `+auditColumns+` FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq`), from, end)
@@ -224,6 +280,7 @@ func (db *DB) ScanAudit(ctx context.Context, from, to int64, fn func(*custos.Aud
 			return err
 		}
 		for rows.Next() {
+			var e custos.AuditEvent
 			if err := scanEvent(rows, &e); err != nil {
 				rows.Close()
 				return err
