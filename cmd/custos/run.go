@@ -26,7 +26,7 @@ type Config struct {
 	KeysDir    string // key files; default DataDir/keys
 	KEKPath    string // the key-encryption keyset; default KeysDir/kek.json
 	SQLiteSync string
-	LogFormat  string
+	MFARoles   string // roles that must use a second factor, comma-separated
 }
 
 // String describes the configuration without secrets.
@@ -70,6 +70,7 @@ func globalFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.KeysDir, "keys", os.Getenv("CUSTOS_KEYS"), "directory of the key files (env CUSTOS_KEYS; default DATA/keys)")
 	fs.StringVar(&c.KEKPath, "kek", os.Getenv("CUSTOS_KEK"), "path of the key-encryption keyset (env CUSTOS_KEK; default KEYS/kek.json)")
 	fs.StringVar(&c.SQLiteSync, "sqlite-sync", envOr("CUSTOS_SQLITE_SYNC", "normal"), "SQLite synchronous level: normal or full")
+	fs.StringVar(&c.MFARoles, "mfa-roles", os.Getenv("CUSTOS_MFA_ROLES"), "roles that must log in with a TOTP second factor, comma-separated (env CUSTOS_MFA_ROLES)")
 }
 
 type command struct {
@@ -163,7 +164,17 @@ func (e *env) open(ctx context.Context, migrate bool, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	e.app = app.New(app.DefaultConfig(), db, keys, nil, log)
+	cfg := app.DefaultConfig()
+	for _, r := range strings.Split(e.cfg.MFARoles, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if !custos.Role(r).Valid() {
+			return usageError{fmt.Sprintf("--mfa-roles: unknown role %q (roles: %s)", r, rolesList())}
+		}
+		cfg.MFARoles = append(cfg.MFARoles, custos.Role(r))
+	}
+	e.app = app.New(cfg, db, keys, nil, log)
 	return nil
 }
 
