@@ -576,7 +576,7 @@ func mib(n uint64) float64 { return float64(n) / (1 << 20) }
 // BenchmarkImportCSV imports b.N generated rows into SQLite, one row after
 // the other and with the default number of rows in flight: one op is one row.
 func BenchmarkImportCSV(b *testing.B) {
-	for _, workers := range []int{1, importer.DefaultWorkers} {
+	for _, workers := range []int{1, 4, importer.DefaultWorkers} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			f := fixture(b, sqltest.OpenSQLite(b))
 			b.ReportAllocs()
