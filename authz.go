@@ -12,27 +12,31 @@ type Action string
 
 // Actions on customers and on the system.
 const (
-	ActCustomerCreate  Action = "customer.create"
-	ActCustomerRead    Action = "customer.read"
-	ActCustomerUpdate  Action = "customer.update"
-	ActCustomerSearch  Action = "customer.search"
-	ActCustomerReveal  Action = "customer.reveal"
-	ActCustomerExport  Action = "customer.export"
-	ActCustomerPrint   Action = "customer.print"
-	ActAuditRead       Action = "audit.read"
-	ActAuditExport     Action = "audit.export"
-	ActUserAdmin       Action = "admin.users"
-	ActOrgAdmin        Action = "admin.orgs"
-	ActSettingsAdmin   Action = "admin.settings"
-	ActGrantManage     Action = "grant.manage"
-	ActPortfolioManage Action = "portfolio.manage"
+	ActCustomerCreate   Action = "customer.create"
+	ActCustomerRead     Action = "customer.read"
+	ActCustomerUpdate   Action = "customer.update"
+	ActCustomerSearch   Action = "customer.search"
+	ActCustomerReveal   Action = "customer.reveal"
+	ActCustomerExport   Action = "customer.export"
+	ActCustomerPrint    Action = "customer.print"
+	ActCustomerVerify   Action = "customer.verify"   // record an identity verification (R-A6)
+	ActCustomerBusiness Action = "customer.business" // record an account, contract or loan (R-A5)
+	ActAuditRead        Action = "audit.read"
+	ActAuditExport      Action = "audit.export"
+	ActUserAdmin        Action = "admin.users"
+	ActOrgAdmin         Action = "admin.orgs"
+	ActSettingsAdmin    Action = "admin.settings"
+	ActGrantManage      Action = "grant.manage"
+	ActPortfolioManage  Action = "portfolio.manage"
+	ActPaperManage      Action = "paper.manage"    // secure locations and paper files (R-H1, R-H2)
+	ActHandoverManage   Action = "handover.manage" // staff handovers (R-G1)
 )
 
 // CustomerActions are the actions decided against one customer.
-var CustomerActions = []Action{ActCustomerCreate, ActCustomerRead, ActCustomerUpdate, ActCustomerSearch, ActCustomerReveal, ActCustomerExport, ActCustomerPrint}
+var CustomerActions = []Action{ActCustomerCreate, ActCustomerRead, ActCustomerUpdate, ActCustomerSearch, ActCustomerReveal, ActCustomerExport, ActCustomerPrint, ActCustomerVerify, ActCustomerBusiness}
 
 // SystemActions are the actions that do not concern one customer.
-var SystemActions = []Action{ActAuditRead, ActAuditExport, ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage}
+var SystemActions = []Action{ActAuditRead, ActAuditExport, ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage, ActPaperManage, ActHandoverManage}
 
 // NeedsPurpose reports whether an action reads customer data and so must
 // state its purpose (R-C6).
@@ -98,11 +102,11 @@ const (
 // listed is denied. Protected customers (R-C2) are never reached through a
 // subtree: they need the owner's portfolio or an explicit grant.
 var customerRules = map[Role]map[Action]reach{
-	RoleGeneralManager: {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree},
-	RoleManager:        {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree},
-	RoleAccountManager: {ActCustomerCreate: reachPortfolio, ActCustomerRead: reachPortfolio, ActCustomerUpdate: reachPortfolio, ActCustomerSearch: reachPortfolio, ActCustomerReveal: reachPortfolio, ActCustomerPrint: reachPortfolio},
+	RoleGeneralManager: {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree, ActCustomerBusiness: reachSubtree},
+	RoleManager:        {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree, ActCustomerBusiness: reachSubtree},
+	RoleAccountManager: {ActCustomerCreate: reachPortfolio, ActCustomerRead: reachPortfolio, ActCustomerUpdate: reachPortfolio, ActCustomerSearch: reachPortfolio, ActCustomerReveal: reachPortfolio, ActCustomerPrint: reachPortfolio, ActCustomerBusiness: reachPortfolio},
 	RoleButler:         {ActCustomerCreate: reachPortfolio, ActCustomerRead: reachPortfolio, ActCustomerUpdate: reachPortfolio, ActCustomerSearch: reachPortfolio, ActCustomerPrint: reachPortfolio},
-	RoleInspector:      {ActCustomerRead: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree},
+	RoleInspector:      {ActCustomerRead: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerVerify: reachSubtree},
 	RoleCompliance:     {ActCustomerRead: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree},
 }
 
@@ -115,6 +119,8 @@ var systemRules = map[Action][]Role{
 	ActSettingsAdmin:   {RoleAdmin},
 	ActGrantManage:     {RoleGeneralManager, RoleAdmin},
 	ActPortfolioManage: {RoleManager, RoleGeneralManager, RoleAdmin},
+	ActPaperManage:     {RoleCustodian, RoleManager, RoleGeneralManager},
+	ActHandoverManage:  {RoleManager, RoleGeneralManager, RoleAdmin},
 }
 
 // systemActorActions is what background jobs and the demo seeder may do.
@@ -123,7 +129,7 @@ var systemActorActions = []Action{ActCustomerCreate, ActUserAdmin, ActOrgAdmin, 
 // tokenScopes maps an API token scope to the actions it covers.
 var tokenScopes = map[string][]Action{
 	"customers:read":   {ActCustomerRead, ActCustomerSearch, ActCustomerReveal, ActCustomerPrint},
-	"customers:write":  {ActCustomerCreate, ActCustomerUpdate},
+	"customers:write":  {ActCustomerCreate, ActCustomerUpdate, ActCustomerVerify, ActCustomerBusiness},
 	"customers:export": {ActCustomerExport},
 	"audit:read":       {ActAuditRead, ActAuditExport},
 	"admin":            {ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage},

@@ -101,6 +101,7 @@ type User struct {
 	ID                int64      `json:"id"`
 	Username          string     `json:"username"`
 	DisplayName       string     `json:"display_name"`
+	Email             string     `json:"email,omitempty"` // staff e-mail for notices; not customer data
 	OrgID             int64      `json:"org_id"`
 	Role              Role       `json:"role"`
 	Disabled          bool       `json:"disabled"`

@@ -78,6 +78,7 @@ func (a *App) Orgs(ctx context.Context) ([]*custos.Org, error) {
 type NewUser struct {
 	Username    string      `json:"username"`
 	DisplayName string      `json:"display_name"`
+	Email       string      `json:"email,omitempty"`
 	OrgID       int64       `json:"org_id"`
 	Org         string      `json:"org,omitempty"`
 	Role        custos.Role `json:"role"`
@@ -89,7 +90,10 @@ var usernameRe = regexp.MustCompile(`^[a-z][a-z0-9._-]{1,31}$`)
 // CreateUser adds an individual account (R-C4) after checking the password policy.
 func (a *App) CreateUser(ctx context.Context, actor custos.Actor, in NewUser) (*custos.User, error) {
 	var v custos.Validation
-	u := &custos.User{Username: custos.NormalizeUsername(in.Username), DisplayName: strings.TrimSpace(in.DisplayName), OrgID: in.OrgID, Role: in.Role}
+	u := &custos.User{Username: custos.NormalizeUsername(in.Username), DisplayName: strings.TrimSpace(in.DisplayName), Email: strings.TrimSpace(in.Email), OrgID: in.OrgID, Role: in.Role}
+	if u.Email != "" && !emailRe.MatchString(u.Email) {
+		v.Addf("email", custos.CodeInvalidFormat)
+	}
 	if !usernameRe.MatchString(u.Username) {
 		v.Addf("username", custos.CodeInvalidFormat)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/audit"
+	"github.com/custos-cim/custos/internal/pdfdoc"
 	"github.com/custos-cim/custos/internal/seal"
 	"github.com/custos-cim/custos/internal/sqlstore"
 )
@@ -58,6 +59,9 @@ type App struct {
 	log    *slog.Logger
 	audit  *audit.Committer
 	limits *limiter
+
+	notifier Notifier
+	pdf      *pdfdoc.Renderer
 
 	mu  sync.Mutex
 	ref *refData // reference data cache; nil when stale

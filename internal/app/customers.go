@@ -245,7 +245,9 @@ func (a *App) CreateCustomer(ctx context.Context, actor custos.Actor, in custos.
 		return nil, internal("new id", err)
 	}
 	c.ID, c.OrgID, c.OwnerID = id.String(), org.ID, owner.ID
-	c.Status, c.Verification = custos.StatusEffective, custos.Unverified
+	// A new archive is a draft until an inspector verifies the identity and
+	// a manager approves it (R-A10).
+	c.Status, c.Verification = custos.StatusDraft, custos.Unverified
 	c.CreatedBy, c.CreatedAt, c.UpdatedAt, c.Version = actor.UserID, now, now, 1
 	wrapped, err := a.keys.Sealer.NewDataKey(c.ID)
 	if err != nil {
@@ -270,7 +272,17 @@ func (a *App) CreateCustomer(ctx context.Context, actor custos.Actor, in custos.
 		if err := tx.InsertCustomer(ctx, rec, index, identity); err != nil {
 			return err
 		}
-		return a.appendTx(ctx, tx, ev)
+		if err := a.appendTx(ctx, tx, ev); err != nil {
+			return err
+		}
+		r, err := a.newRequest(ctx, tx, actor, custos.KindOnboarding, c.OrgID, c.ID, "new archive", rec.ArchiveNo)
+		if err != nil {
+			return err
+		}
+		if actor.Kind != custos.ActorUser {
+			r.RequestedBy = owner.ID // the system files on behalf of the owner
+		}
+		return a.insertRequest(ctx, tx, actor, r, nil, nil)
 	})
 	c.ArchiveNo = rec.ArchiveNo
 	if err != nil {
@@ -401,16 +413,40 @@ func (a *App) RevealCustomer(ctx context.Context, actor custos.Actor, id string,
 	return c.Masked(fields, ref.sensitiveCustom(c.Category)), nil
 }
 
-// UpdateCustomer applies a change to a customer's archive: patch edits the
-// input form of the current state, which is then validated like a new
-// customer. expectVersion (if not 0) guards against lost updates.
+// Change is the outcome of a change to an archive: applied at once (a
+// draft), or waiting for a second person's approval (an effective archive,
+// R-B1), in which case Request is set and Customer is still the old state.
+type Change struct {
+	Customer *custos.Customer
+	Request  *custos.Request
+}
+
+// UpdateCustomer edits a draft archive directly; an effective archive needs
+// ChangeCustomer with a reason.
 func (a *App) UpdateCustomer(ctx context.Context, actor custos.Actor, id string, expectVersion int64, patch func(*custos.CustomerInput) error) (*custos.Customer, error) {
+	ch, err := a.ChangeCustomer(ctx, actor, id, expectVersion, "", patch)
+	if err != nil {
+		return nil, err
+	}
+	return ch.Customer, nil
+}
+
+// ChangeCustomer changes a customer's archive: patch edits the input form of
+// the current state, which is then validated like a new customer.
+// expectVersion (if not 0) guards against lost updates. A draft changes at
+// once; an effective archive gets a change request with the field-by-field
+// diff and the mandatory reason, applied only when another, authorised
+// person approves it (maker-checker, R-B1).
+func (a *App) ChangeCustomer(ctx context.Context, actor custos.Actor, id string, expectVersion int64, reason string, patch func(*custos.CustomerInput) error) (*Change, error) {
 	rec, _, err := a.loadVisible(ctx, actor, custos.ActCustomerUpdate, id)
 	if err != nil {
 		return nil, err
 	}
 	if expectVersion != 0 && expectVersion != rec.Version {
 		return nil, sqlstore.ErrStale
+	}
+	if rec.Status == custos.StatusClosed {
+		return nil, custos.Errorf(custos.EConflict, "档案已关闭，不能修改", "the archive is closed and cannot change")
 	}
 	old, err := a.openCustomer(rec)
 	if err != nil {
@@ -435,6 +471,10 @@ func (a *App) UpdateCustomer(ctx context.Context, actor custos.Actor, id string,
 	}
 	c, cv := validateCustomer(&in, ref, now)
 	v.Merge("", cv)
+	reason = strings.TrimSpace(reason)
+	if old.Status == custos.StatusEffective && reason == "" {
+		v.Add("reason", custos.CodeRequired, custos.Message{ZH: "修改已生效的档案须说明理由", EN: "a change to an effective archive needs a reason"})
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -453,7 +493,14 @@ func (a *App) UpdateCustomer(ctx context.Context, actor custos.Actor, id string,
 	c.UpdatedAt, c.Version = now, old.Version+1
 	changed := ChangedFields(custos.InputOf(old), custos.InputOf(c))
 	if len(changed) == 0 {
-		return old.Masked(nil, ref.sensitiveCustom(old.Category)), nil
+		return &Change{Customer: old.Masked(nil, ref.sensitiveCustom(old.Category))}, nil
+	}
+	if old.Status == custos.StatusEffective {
+		req, err := a.proposeChange(ctx, actor, rec, old, c, changed, reason)
+		if err != nil {
+			return nil, err
+		}
+		return &Change{Customer: old.Masked(nil, ref.sensitiveCustom(old.Category)), Request: req}, nil
 	}
 	index, identity := a.blindIndexes(c)
 	oldIndex, oldIdentity := a.blindIndexes(old)
@@ -467,13 +514,13 @@ func (a *App) UpdateCustomer(ctx context.Context, actor custos.Actor, id string,
 			return err
 		}
 		ev := a.event(actor, custos.ActCustomerUpdate, id, custos.OutcomeOK, "")
-		ev.Detail = detail(map[string]any{"fields": changed, "version": c.Version})
+		ev.Detail = detail(map[string]any{"fields": changed, "version": c.Version, "draft": true})
 		return a.appendTx(ctx, tx, ev)
 	})
 	if err != nil {
 		return nil, internal("update customer", err)
 	}
-	return c.Masked(nil, ref.sensitiveCustom(c.Category)), nil
+	return &Change{Customer: c.Masked(nil, ref.sensitiveCustom(c.Category))}, nil
 }
 
 // ChangedFields lists the input fields (by JSON name) that differ.

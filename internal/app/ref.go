@@ -93,6 +93,14 @@ func loadRef(ctx context.Context, tx *sqlstore.Tx) (*refData, error) {
 	if r.pattern, err = custos.ParseArchivePattern(pat); err != nil {
 		return nil, err
 	}
+	if r.rules, err = tx.ApprovalRules(ctx); err != nil {
+		return nil, err
+	}
+	for _, d := range custos.DefaultApprovalRules {
+		if _, ok := r.rules[d.Kind]; !ok {
+			r.rules[d.Kind] = d
+		}
+	}
 	return r, nil
 }
 

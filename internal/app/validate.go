@@ -199,6 +199,7 @@ type refData struct {
 	orgs       map[int64]*custos.Org
 	orgCodes   map[string]*custos.Org
 	pattern    custos.ArchivePattern
+	rules      map[custos.RequestKind]custos.ApprovalRule
 	at         time.Time
 }
 

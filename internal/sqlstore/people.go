@@ -98,9 +98,9 @@ func (tx *Tx) CreateUser(ctx context.Context, u *custos.User, passwordHash strin
 	now := tx.Now()
 	u.CreatedAt = now
 	u.PasswordChangedAt = now
-	err := tx.row(ctx, `INSERT INTO users (username, display_name, org_id, role, password_hash, disabled, password_changed_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Username, u.DisplayName, u.OrgID, string(u.Role), passwordHash, u.Disabled, tx.db.ts(now), tx.db.ts(now)).Scan(&u.ID)
+	err := tx.row(ctx, `INSERT INTO users (username, display_name, email, org_id, role, password_hash, disabled, password_changed_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Username, u.DisplayName, u.Email, u.OrgID, string(u.Role), passwordHash, u.Disabled, tx.db.ts(now), tx.db.ts(now)).Scan(&u.ID)
 	if err != nil {
 		if isUnique(err) {
 			return &custos.Error{Code: custos.EInvalid, Message: custos.Message{ZH: "用户名已存在", EN: "username already exists"},
@@ -115,12 +115,12 @@ func (tx *Tx) CreateUser(ctx context.Context, u *custos.User, passwordHash strin
 	return nil
 }
 
-const userColumns = `id, username, display_name, org_id, role, disabled, mfa_enabled, failed_logins, locked_until, password_changed_at, created_at, last_login_at`
+const userColumns = `id, username, display_name, email, org_id, role, disabled, mfa_enabled, failed_logins, locked_until, password_changed_at, created_at, last_login_at`
 
 func scanUser(s scanner) (*custos.User, error) {
 	var u custos.User
 	var role string
-	err := s.Scan(&u.ID, &u.Username, &u.DisplayName, &u.OrgID, &role, &u.Disabled, &u.MFAEnabled, &u.FailedLogins,
+	err := s.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.OrgID, &role, &u.Disabled, &u.MFAEnabled, &u.FailedLogins,
 		scanTime{&u.LockedUntil}, scanTime{&u.PasswordChangedAt}, scanTime{&u.CreatedAt}, scanTimePtr{&u.LastLoginAt})
 	if err != nil {
 		return nil, notFound(err)
@@ -180,8 +180,8 @@ func (tx *Tx) Users(ctx context.Context, f custos.UserFilter) ([]*custos.User, e
 
 // UpdateUser changes a user's profile fields (not credentials).
 func (tx *Tx) UpdateUser(ctx context.Context, u *custos.User) error {
-	res, err := tx.exec(ctx, `UPDATE users SET display_name = ?, org_id = ?, role = ?, disabled = ? WHERE id = ?`,
-		u.DisplayName, u.OrgID, string(u.Role), u.Disabled, u.ID)
+	res, err := tx.exec(ctx, `UPDATE users SET display_name = ?, email = ?, org_id = ?, role = ?, disabled = ? WHERE id = ?`,
+		u.DisplayName, u.Email, u.OrgID, string(u.Role), u.Disabled, u.ID)
 	if err != nil {
 		return err
 	}
