@@ -15,8 +15,8 @@ import (
 // locations with a named custodian; lending and return are registered;
 // lending a protected customer's file needs approval.
 
-// paperLoanPayload is the payload of a paper-loan request.
-type paperLoanPayload struct {
+// PaperLoanPayload is the payload of a paper-loan request.
+type PaperLoanPayload struct {
 	FileID     int64     `json:"file_id"`
 	BorrowerID int64     `json:"borrower_id"`
 	DueAt      time.Time `json:"due_at"`
@@ -340,7 +340,7 @@ func (a *App) LendPaperFile(ctx context.Context, actor custos.Actor, id int64, i
 				return err
 			}
 			r.SubjectID = itoa(f.ID)
-			if err := a.insertRequest(ctx, tx, actor, r, cur.WrappedKey, paperLoanPayload{FileID: f.ID, BorrowerID: in.BorrowerID, DueAt: due}); err != nil {
+			if err := a.insertRequest(ctx, tx, actor, r, cur.WrappedKey, PaperLoanPayload{FileID: f.ID, BorrowerID: in.BorrowerID, DueAt: due}); err != nil {
 				return err
 			}
 			out = &r.Request
@@ -384,7 +384,7 @@ func (a *App) applyPaperLoan(ctx context.Context, tx *sqlstore.Tx, approver cust
 	if err != nil {
 		return err
 	}
-	var p paperLoanPayload
+	var p PaperLoanPayload
 	if err := a.openPayload(r, cur.WrappedKey, &p); err != nil {
 		return err
 	}

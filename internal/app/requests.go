@@ -26,8 +26,8 @@ type changeProposal struct {
 	Customer *custos.Customer `json:"customer"`
 }
 
-// accessPayload is the payload of an access request.
-type accessPayload struct {
+// AccessPayload is the payload of an access request.
+type AccessPayload struct {
 	UserID    int64           `json:"user_id"`
 	ArchiveNo string          `json:"archive_no"`
 	Actions   []custos.Action `json:"actions"`
@@ -136,8 +136,8 @@ type RequestView struct {
 	*custos.Request
 	ArchiveNo string               `json:"archive_no,omitempty"`
 	Changes   []custos.FieldChange `json:"changes,omitempty"`
-	Access    *accessPayload       `json:"access,omitempty"`
-	Paper     *paperLoanPayload    `json:"paper,omitempty"`
+	Access    *AccessPayload       `json:"access,omitempty"`
+	Paper     *PaperLoanPayload    `json:"paper,omitempty"`
 	CanDecide bool                 `json:"can_decide"`
 	CanCancel bool                 `json:"can_cancel"`
 }
@@ -262,13 +262,13 @@ func (a *App) describePayload(ctx context.Context, r *sqlstore.RequestRecord, cu
 		mask := ref.sensitiveCustom(base.Category)
 		v.Changes = custos.DiffInputs(custos.InputOf(base.Masked(nil, mask)), custos.InputOf(p.Customer.Masked(nil, mask)))
 	case custos.KindAccess:
-		var p accessPayload
+		var p AccessPayload
 		if err := a.openPayload(r, cur.WrappedKey, &p); err != nil {
 			return internal("open request", err)
 		}
 		v.Access = &p
 	case custos.KindPaperLoan:
-		var p paperLoanPayload
+		var p PaperLoanPayload
 		if err := a.openPayload(r, cur.WrappedKey, &p); err != nil {
 			return internal("open request", err)
 		}
@@ -554,7 +554,7 @@ func (a *App) applyAccess(ctx context.Context, tx *sqlstore.Tx, approver custos.
 	if err != nil {
 		return err
 	}
-	var p accessPayload
+	var p AccessPayload
 	if err := a.openPayload(r, cur.WrappedKey, &p); err != nil {
 		return err
 	}
@@ -637,7 +637,7 @@ func (a *App) RequestAccess(ctx context.Context, actor custos.Actor, in AccessIn
 	if cur != nil && len(cur.WrappedKey) > 0 {
 		customerID, orgID, archiveNo, wrapped = cur.ID, cur.OrgID, cur.ArchiveNo, cur.WrappedKey
 	}
-	p := accessPayload{UserID: actor.UserID, ArchiveNo: archiveNo, Actions: in.Actions, Purpose: in.Purpose, Duration: d.String()}
+	p := AccessPayload{UserID: actor.UserID, ArchiveNo: archiveNo, Actions: in.Actions, Purpose: in.Purpose, Duration: d.String()}
 	var out *custos.Request
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		r, err := a.newRequest(ctx, tx, actor, custos.KindAccess, orgID, customerID, strings.TrimSpace(in.Reason),
