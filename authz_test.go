@@ -38,7 +38,7 @@ var matrix = map[Role]map[Action]string{
 		ActCustomerExport: "--------", ActCustomerPrint: "YY------", ActCustomerVerify: "--------", ActCustomerBusiness: "--------",
 		ActCustomerCreate: "YY------"},
 	RoleInspector: {ActCustomerRead: "YYY-Y---", ActCustomerSearch: "YYY-Y---", ActCustomerUpdate: "--------", ActCustomerReveal: "YYY-Y---",
-		ActCustomerExport: "--------", ActCustomerPrint: "--------", ActCustomerVerify: "YYY-Y---", ActCustomerBusiness: "--------",
+		ActCustomerExport: "--------", ActCustomerPrint: "--------", ActCustomerVerify: "YYYYYY--", ActCustomerBusiness: "--------",
 		ActCustomerCreate: "--------"},
 	RoleCompliance: {ActCustomerRead: "YYY-Y---", ActCustomerSearch: "YYY-Y---", ActCustomerUpdate: "--------", ActCustomerReveal: "YYY-Y---",
 		ActCustomerExport: "YYY-Y---", ActCustomerPrint: "YYY-Y---", ActCustomerVerify: "--------", ActCustomerBusiness: "--------",

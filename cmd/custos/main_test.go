@@ -91,6 +91,18 @@ func TestCLI(t *testing.T) {
 			t.Fatal("an export without a named person must be refused")
 		}
 
+		// The imported archive is a draft awaiting onboarding approval; its
+		// requester cannot approve it from the CLI either (R-A10, R-B1).
+		out = c.must("", "request", "list", "--as", "li.na")
+		if !strings.Contains(out, "onboarding") || !strings.Contains(out, "pending") {
+			t.Fatalf("request list: %s", out)
+		}
+		if _, _, err := c.run("", "request", "approve", "1", "--as", "li.na"); err == nil || !strings.Contains(err.Error(), "cannot approve their own") {
+			t.Fatalf("self-approval through the CLI: %v", err)
+		}
+		if _, _, err := c.run("", "request", "approve", "1", "--as", "wang.gm"); err == nil || !strings.Contains(err.Error(), "not been verified") {
+			t.Fatalf("approval before verification: %v", err)
+		}
 		out = c.must("", "audit", "verify")
 		if !strings.Contains(out, "events intact") {
 			t.Fatalf("verify: %s", out)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
+	"github.com/custos-cim/custos/internal/pdfdoc"
 	"github.com/custos-cim/custos/internal/seal"
 	"github.com/custos-cim/custos/internal/sqlstore"
 )
@@ -27,6 +28,8 @@ type Config struct {
 	KEKPath    string // the key-encryption keyset; default KeysDir/kek.json
 	SQLiteSync string
 	MFARoles   string // roles that must use a second factor, comma-separated
+	SMTP       string // smtp://user:pass@host:port?from=… for notices
+	PDFFont    string // TrueType font with Chinese glyphs for PDFs
 }
 
 // String describes the configuration without secrets.
@@ -70,6 +73,8 @@ func globalFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.KeysDir, "keys", os.Getenv("CUSTOS_KEYS"), "directory of the key files (env CUSTOS_KEYS; default DATA/keys)")
 	fs.StringVar(&c.KEKPath, "kek", os.Getenv("CUSTOS_KEK"), "path of the key-encryption keyset (env CUSTOS_KEK; default KEYS/kek.json)")
 	fs.StringVar(&c.SQLiteSync, "sqlite-sync", envOr("CUSTOS_SQLITE_SYNC", "normal"), "SQLite synchronous level: normal or full")
+	fs.StringVar(&c.SMTP, "smtp", os.Getenv("CUSTOS_SMTP"), "send notices through this SMTP relay: smtp://user:pass@host:port?from=custos@example.com (env CUSTOS_SMTP)")
+	fs.StringVar(&c.PDFFont, "pdf-font", envOr("CUSTOS_PDF_FONT", pdfdoc.DefaultFont), "TrueType font with Chinese glyphs for PDF documents (env CUSTOS_PDF_FONT)")
 	fs.StringVar(&c.MFARoles, "mfa-roles", os.Getenv("CUSTOS_MFA_ROLES"), "roles that must log in with a TOTP second factor, comma-separated (env CUSTOS_MFA_ROLES)")
 }
 
@@ -96,6 +101,7 @@ func commands() []command {
 		{"customer", "bulk customer data: customer import FILE, customer export", cmdCustomer},
 		{"audit", "audit trail: audit verify, audit checkpoint", cmdAudit},
 		{"keys", "key management: keys status, keys rotate, keys retire", cmdKeys},
+		{"request", "approval requests: request list, request approve ID, request reject ID", cmdRequest},
 	}
 }
 
@@ -175,6 +181,14 @@ func (e *env) open(ctx context.Context, migrate bool, log *slog.Logger) error {
 		cfg.MFARoles = append(cfg.MFARoles, custos.Role(r))
 	}
 	e.app = app.New(cfg, db, keys, nil, log)
+	e.app.SetPDF(pdfdoc.New(e.cfg.PDFFont))
+	if e.cfg.SMTP != "" {
+		n, err := app.NewSMTPNotifier(e.cfg.SMTP)
+		if err != nil {
+			return usageError{"--smtp: " + err.Error()}
+		}
+		e.app.SetNotifier(n)
+	}
 	return nil
 }
 

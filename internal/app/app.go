@@ -165,10 +165,12 @@ func (a *App) requirePurpose(ctx context.Context, actor custos.Actor, act custos
 }
 
 // RunBackground runs the periodic housekeeping of a server until ctx ends:
-// time-based audit checkpoints and the purge of expired sessions.
+// time-based audit checkpoints, the purge of expired sessions, the expiry of
+// requests left pending, and (daily) reminders for overdue paper files.
 func (a *App) RunBackground(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	var reminded time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -179,6 +181,15 @@ func (a *App) RunBackground(ctx context.Context) {
 			}
 			if _, err := a.PurgeSessions(ctx); err != nil {
 				a.log.Error("session purge", "err", err)
+			}
+			if _, err := a.ExpireRequests(ctx); err != nil {
+				a.log.Error("request expiry", "err", err)
+			}
+			if now := a.clock.Now(); now.Sub(reminded) >= 24*time.Hour {
+				if _, err := a.RemindOverdue(ctx); err != nil {
+					a.log.Error("overdue reminders", "err", err)
+				}
+				reminded = now
 			}
 		}
 	}

@@ -173,7 +173,7 @@ func (a *App) AddAttachment(ctx context.Context, actor custos.Actor, customerID 
 
 // Attachments lists a customer's attachments (metadata only), audited as a read.
 func (a *App) Attachments(ctx context.Context, actor custos.Actor, customerID string) ([]*custos.Attachment, error) {
-	rec, d, err := a.loadVisible(ctx, actor, custos.ActCustomerRead, customerID)
+	rec, d, err := a.loadVisibleFor(ctx, actor, customerID, custos.ActCustomerRead, custos.ActCustomerVerify)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,8 @@ func (a *App) attachmentList(ctx context.Context, rec *sqlstore.CustomerRecord) 
 // Attachment returns one attachment with its decrypted content; downloading
 // is audited like a print of customer data (R-C5).
 func (a *App) Attachment(ctx context.Context, actor custos.Actor, customerID, attachmentID string) (*custos.Attachment, []byte, error) {
-	rec, d, err := a.loadVisible(ctx, actor, custos.ActCustomerPrint, customerID)
+	// Inspectors see the evidence of the identities they verify (R-A6).
+	rec, d, err := a.loadVisibleFor(ctx, actor, customerID, custos.ActCustomerPrint, custos.ActCustomerVerify)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,10 +11,16 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
+	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/custos-cim/custos"
@@ -43,6 +49,7 @@ type DemoUser struct {
 type Result struct {
 	Users     []DemoUser `json:"users"`
 	Customers int        `json:"customers"`
+	Drafts    int        `json:"drafts"` // customers left awaiting onboarding approval
 }
 
 // The organisation tree (R-L2), parents first.
@@ -76,6 +83,7 @@ var users = []struct {
 	{"am_zhou", "周婷", custos.RoleAccountManager, "SH01"},
 	{"butler_liu", "刘洋", custos.RoleButler, "BJ01"},
 	{"inspector", "吴静", custos.RoleInspector, "BJ"},
+	{"inspector_sh", "孔洁", custos.RoleInspector, "SH"},
 	{"compliance", "郑晓明", custos.RoleCompliance, "HQCO"},
 	{"auditor", "黄磊", custos.RoleAuditor, "HQ"},
 	{"custodian", "赵丽", custos.RoleCustodian, "HQ"},
@@ -174,9 +182,6 @@ func Seed(ctx context.Context, a *app.App, out io.Writer) (*Result, error) {
 			return nil, fmt.Errorf("demo: create customer #%d (%s, %s): %w", i, p.in.Type, p.in.Category, detailed(err))
 		}
 		res.Customers++
-		if len(p.timeline) == 0 {
-			continue
-		}
 		act, err := actorOf(p.in.Owner)
 		if err != nil {
 			return nil, fmt.Errorf("demo: load %s: %w", p.in.Owner, err)
@@ -185,6 +190,16 @@ func Seed(ctx context.Context, a *app.App, out io.Writer) (*Result, error) {
 			if _, err := a.AddTimeline(ctx, act, c.ID, e); err != nil {
 				return nil, fmt.Errorf("demo: timeline of customer #%d: %w", i, detailed(err))
 			}
+		}
+		// Most archives go through onboarding as in real life: the owner
+		// attaches the ID scan, an inspector verifies it, a manager approves
+		// (R-A10). Every eleventh stays a draft, so the inboxes have work.
+		if i%11 == 10 {
+			res.Drafts++
+			continue
+		}
+		if err := onboard(ctx, a, actorOf, c, act); err != nil {
+			return nil, fmt.Errorf("demo: onboard customer #%d: %w", i, detailed(err))
 		}
 	}
 
@@ -213,4 +228,94 @@ func printUsers(out io.Writer, us []DemoUser) {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s（%s）\n", u.Username, u.Role, u.Org, u.Password, u.Name, u.Role.Label().ZH)
 	}
 	w.Flush()
+}
+
+// onboard takes a new archive through verification and approval.
+func onboard(ctx context.Context, a *app.App, actorOf func(string) (custos.Actor, error), c *custos.Customer, owner custos.Actor) error {
+	kind, name := custos.AttachIDScan, "身份证件扫描件.png"
+	if c.Type == custos.TypeInstitution {
+		kind, name = custos.AttachLicence, "营业执照扫描件.png"
+	}
+	item := ""
+	for _, it := range checklistScan[c.Category] {
+		item = it
+	}
+	at, err := a.AddAttachment(ctx, owner, c.ID, kind, name, item, scanImage())
+	if err != nil {
+		return err
+	}
+	south := isShanghai(ctx, a, c.OrgID)
+	inspector, approver := "inspector", "mgr_bj"
+	if south {
+		inspector, approver = "inspector_sh", "mgr_sh"
+	}
+	if approver == owner.Username {
+		approver = "gm"
+	}
+	insp, err := actorOf(inspector)
+	if err != nil {
+		return err
+	}
+	if _, err := a.RecordVerification(ctx, insp.WithPurpose("kyc"), c.ID, app.VerificationInput{
+		Method: custos.VerifyPublicSecurity, Passed: true, NameMatches: true, EvidenceIDs: []string{at.ID}, Note: "联网核查一致"}); err != nil {
+		return err
+	}
+	appr, err := actorOf(approver)
+	if err != nil {
+		return err
+	}
+	reqs, err := a.Inbox(ctx, appr)
+	if err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		if r.CustomerID == c.ID && r.Kind == custos.KindOnboarding {
+			_, err := a.DecideRequest(ctx, appr, r.ID, true, "身份已核实，同意建档")
+			return err
+		}
+	}
+	return fmt.Errorf("no onboarding request for %s in %s's inbox", c.ArchiveNo, approver)
+}
+
+// checklistScan names the checklist item an identity scan fills, per category.
+var checklistScan = map[string][]string{
+	"retail": {"id_scan"}, "private_banking": {"id_scan"}, "corporate": {"licence"}, "trade": {"licence"}, "property_owner": {"id_copy"},
+}
+
+func isShanghai(ctx context.Context, a *app.App, orgID int64) bool {
+	orgs, err := a.Orgs(ctx)
+	if err != nil {
+		return false
+	}
+	for _, o := range orgs {
+		if o.ID == orgID {
+			return strings.HasPrefix(o.Code, "SH")
+		}
+	}
+	return false
+}
+
+var (
+	scanOnce sync.Once
+	scanPNG  []byte
+)
+
+// scanImage is a small grey card standing in for a scanned document.
+func scanImage() []byte {
+	scanOnce.Do(func() {
+		img := image.NewGray(image.Rect(0, 0, 171, 108))
+		for y := 0; y < 108; y++ {
+			for x := 0; x < 171; x++ {
+				v := uint8(235)
+				if x < 4 || y < 4 || x > 166 || y > 103 || (y > 20 && y < 24 && x > 60) || (x > 12 && x < 52 && y > 20 && y < 70) {
+					v = 150
+				}
+				img.SetGray(x, y, color.Gray{Y: v})
+			}
+		}
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		scanPNG = b.Bytes()
+	})
+	return scanPNG
 }

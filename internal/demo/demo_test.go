@@ -51,6 +51,12 @@ func TestSeed(t *testing.T) { // R-A1, R-A8, R-A9, R-C1, R-C2, R-L2
 		if n, err := db.Reader().CountCustomers(ctx); err != nil || n != int64(res.Customers) {
 			t.Errorf("store holds %d customers (%v), Seed reported %d", n, err, res.Customers)
 		}
+		// Most archives went through onboarding (R-A10); some wait in inboxes.
+		gm, gmOrg, _ := a.UserByName(ctx, "gm")
+		page, err := a.SearchCustomers(ctx, app.ActorFor(gm, gmOrg, "test", "", "", "service"), custos.CustomerFilter{Status: custos.StatusDraft, PageSize: 200})
+		if err != nil || res.Drafts < 10 || page.Total > res.Drafts || page.Total == 0 {
+			t.Errorf("drafts: %v, %d reported, %d visible to the general manager", err, res.Drafts, page.Total)
+		}
 
 		roles := map[custos.Role]bool{}
 		for _, u := range res.Users {
