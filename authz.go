@@ -30,6 +30,8 @@ const (
 	ActPortfolioManage  Action = "portfolio.manage"
 	ActPaperManage      Action = "paper.manage"    // secure locations and paper files (R-H1, R-H2)
 	ActHandoverManage   Action = "handover.manage" // staff handovers (R-G1)
+	ActRequestDecide    Action = "request.decide"  // approve or reject approval requests
+	ActRequestFile      Action = "request.file"    // file or withdraw approval requests
 )
 
 // CustomerActions are the actions decided against one customer.
@@ -129,10 +131,13 @@ var systemActorActions = []Action{ActCustomerCreate, ActUserAdmin, ActOrgAdmin, 
 // tokenScopes maps an API token scope to the actions it covers.
 var tokenScopes = map[string][]Action{
 	"customers:read":   {ActCustomerRead, ActCustomerSearch, ActCustomerReveal, ActCustomerPrint},
-	"customers:write":  {ActCustomerCreate, ActCustomerUpdate, ActCustomerVerify, ActCustomerBusiness},
+	"customers:write":  {ActCustomerCreate, ActCustomerUpdate, ActCustomerVerify, ActCustomerBusiness, ActRequestFile},
+	"requests:decide":  {ActRequestDecide},
 	"customers:export": {ActCustomerExport},
 	"audit:read":       {ActAuditRead, ActAuditExport},
 	"admin":            {ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage},
+	"paper:manage":     {ActPaperManage},
+	"handovers:manage": {ActHandoverManage},
 }
 
 // TokenScopes lists the scopes an API token can carry.
@@ -147,6 +152,9 @@ func TokenScopes() []string {
 
 // ValidTokenScope reports whether s is a known token scope.
 func ValidTokenScope(s string) bool { _, ok := tokenScopes[s]; return ok }
+
+// ScopeAllows reports whether the actor's token scopes (if any) cover act.
+func (a Actor) ScopeAllows(act Action) bool { return a.scopeAllows(act) }
 
 func (a Actor) scopeAllows(act Action) bool {
 	if a.Scopes == nil {

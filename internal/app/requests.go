@@ -287,6 +287,9 @@ func (a *App) DecideRequest(ctx context.Context, actor custos.Actor, id int64, a
 		return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "comment", Code: custos.CodeRequired,
 			Message: custos.Message{ZH: "驳回须说明理由", EN: "a rejection needs a reason"}}}}).Err()
 	}
+	if !actor.ScopeAllows(custos.ActRequestDecide) {
+		return nil, a.denied(ctx, actor, custos.ActRequestDecide, "", custos.DenyTokenScope, custos.Errorf(custos.EForbidden, "令牌无审批权限", "the token may not decide requests"))
+	}
 	var out *custos.Request
 	var refusal error
 	err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
@@ -360,6 +363,9 @@ func (a *App) DecideRequest(ctx context.Context, actor custos.Actor, id int64, a
 
 // CancelRequest withdraws a pending request; only its requester may.
 func (a *App) CancelRequest(ctx context.Context, actor custos.Actor, id int64) error {
+	if !actor.ScopeAllows(custos.ActRequestFile) {
+		return a.denied(ctx, actor, custos.ActRequestFile, "", custos.DenyTokenScope, custos.Errorf(custos.EForbidden, "令牌无此权限", "the token may not do this"))
+	}
 	var refusal error
 	err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		refusal = nil
@@ -590,6 +596,9 @@ func (a *App) RequestAccess(ctx context.Context, actor custos.Actor, in AccessIn
 	var v custos.Validation
 	if actor.Kind != custos.ActorUser {
 		return nil, custos.Errorf(custos.EForbidden, "只有员工可以申请访问", "only staff can ask for access")
+	}
+	if !actor.ScopeAllows(custos.ActRequestFile) {
+		return nil, a.denied(ctx, actor, custos.ActRequestFile, "", custos.DenyTokenScope, custos.Errorf(custos.EForbidden, "令牌无此权限", "the token may not do this"))
 	}
 	if in.CustomerID == "" && strings.TrimSpace(in.ArchiveNo) == "" {
 		v.Addf("archive_no", custos.CodeRequired)

@@ -134,6 +134,11 @@ func TestMakerCheckerChange(t *testing.T) { // R-B1
 				t.Fatalf("diff must be masked: %+v", chg)
 			}
 		}
+		ro := f.Actor("mgr_bj")
+		ro.Scopes = []string{"customers:read"}
+		if _, err := f.App.DecideRequest(ctx, ro, ch.Request.ID, true, ""); custos.ErrorCodeOf(err) != custos.EForbidden {
+			t.Fatalf("a read-only token decided a request: %v", err)
+		}
 		done, err := f.App.DecideRequest(ctx, f.Actor("mgr_bj"), ch.Request.ID, true, "同意")
 		if err != nil || done.State != custos.RequestApplied {
 			t.Fatalf("approve: %v %+v", err, done)

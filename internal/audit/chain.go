@@ -1,17 +1,23 @@
 // Package audit makes the audit trail tamper-evident (R-D3) and cheap to keep
-// for every read (R-C5): a hash chain over a canonical encoding of each event,
-// Ed25519-signed checkpoints of the chain head, a verifier that recomputes
-// everything from the stored columns, and a group committer that writes many
-// requests' events in one transaction without letting any request go on
-// before its own event is durable.
+// for every read (R-C5): a hash chain over the stored payload of each event,
+// Ed25519-signed checkpoints of the chain head, a verifier that rehashes the
+// stored bytes, and a group committer that writes many requests' events in
+// one transaction without letting any request go on before its own event is
+// durable.
 //
-// The package knows no SQL: storage hands it events and takes back hashes.
+// An event is stored as its seq, its payload (AppendPayload: deterministic
+// JSON made here, never re-encoded) and its hash, which covers the payload
+// and the previous event's hash. The store derives its searchable columns
+// from the payload, so that what is hashed is the only thing that can be
+// written.
+//
+// The package knows no SQL: storage hands it payloads and takes back hashes.
 package audit
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
 	"strconv"
 	"time"
 
@@ -23,79 +29,54 @@ const (
 	checkpointDomain = "custos.audit.checkpoint.v1\n"
 )
 
+var eventDomainBytes = []byte(eventDomain)
+
 // GenesisHash is the previous hash of the first event.
 var GenesisHash = make([]byte, sha256.Size)
 
 // Truncate brings a time to the precision both databases store (microseconds, UTC).
 func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-// Canonical is the byte string an event's hash covers: every stored column
-// except the hash itself, in a fixed order: the domain string, the four
-// integer columns (seq, time in microseconds, actor id, org id) in decimal,
-// each followed by a comma, then each text column and the previous hash as a
-// netstring (decimal byte length, colon, bytes, comma). Changing any column
-// changes the hash. The encoding is plain enough for the store to produce it
-// in SQL, so the verifier reads one value per event instead of eighteen.
-func Canonical(e *custos.AuditEvent) []byte {
-	b := make([]byte, 0, 320)
-	b = append(b, eventDomain...)
-	for _, n := range [...]int64{e.Seq, Truncate(e.At).UnixMicro(), e.ActorID, e.OrgID} {
-		b = strconv.AppendInt(b, n, 10)
-		b = append(b, ',')
-	}
-	for _, t := range [...]string{e.Actor, e.Role, e.Action, e.TargetType, e.TargetRef, e.Purpose, string(e.Outcome), e.Reason, e.ClientAddr, e.RequestID, e.Via, e.Detail} {
-		b = appendNetstring(b, t)
-	}
-	return appendNetstring(b, e.PrevHash)
+// HashPayload is an event's chain hash: SHA-256 over the domain string, the
+// payload bytes as stored and the previous event's hash. The previous hash
+// is always a SHA-256 hash (32 bytes), so the framing is unambiguous; and
+// the payload starts with the event's seq, so an event cannot be moved to
+// another place in the chain.
+func HashPayload(payload, prev []byte) []byte {
+	var h chainHasher
+	return h.sum(payload, prev, nil)
 }
 
-func appendNetstring[S string | []byte](b []byte, s S) []byte {
-	b = strconv.AppendInt(b, int64(len(s)), 10)
-	b = append(b, ':')
-	b = append(b, s...)
-	return append(b, ',')
+// chainHasher hashes events without allocating, for the verifier's loop.
+type chainHasher struct {
+	h hash.Hash
 }
 
-// EventDomain is the prefix of every canonical event encoding.
-const EventDomain = eventDomain
-
-// CanonicalSeq reads the sequence number back out of a canonical encoding;
-// ok is false if it is malformed.
-func CanonicalSeq(c []byte) (int64, bool) {
-	if len(c) < len(eventDomain) || string(c[:len(eventDomain)]) != eventDomain {
-		return 0, false
+func (c *chainHasher) sum(payload, prev, out []byte) []byte {
+	if c.h == nil {
+		c.h = sha256.New()
 	}
-	rest := c[len(eventDomain):]
-	i := bytes.IndexByte(rest, ',')
-	if i <= 0 {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(string(rest[:i]), 10, 64)
-	return n, err == nil
+	c.h.Reset()
+	c.h.Write(eventDomainBytes)
+	c.h.Write(payload)
+	c.h.Write(prev)
+	return c.h.Sum(out)
 }
 
-// CanonicalPrev returns the previous hash, the netstring that ends a
-// canonical encoding.
-func CanonicalPrev(c []byte) ([]byte, bool) {
-	const n = sha256.Size
-	if len(c) < n+4 || c[len(c)-1] != ',' || string(c[len(c)-n-4:len(c)-n-1]) != "32:" || c[len(c)-n-5] != ',' {
-		return nil, false
-	}
-	return c[len(c)-n-1 : len(c)-1], true
-}
+// Hash computes an event's chain hash from its fields: the hash of its
+// payload (Encode) and its PrevHash.
+func Hash(e *custos.AuditEvent) []byte { return HashPayload(Encode(e), e.PrevHash) }
 
-// Hash computes an event's chain hash: SHA-256 of its canonical bytes, which
-// include the previous event's hash.
-func Hash(e *custos.AuditEvent) []byte {
-	sum := sha256.Sum256(Canonical(e))
-	return sum[:]
-}
-
-// Link assigns seq, time and previous hash to each event in order and
-// computes its hash, continuing the chain from (headSeq, headHash).
-// It returns the new head.
-func Link(events []custos.AuditEvent, headSeq int64, headHash []byte, now time.Time) (int64, []byte) {
+// Link assigns seq, time and previous hash to each event in order, encodes
+// its payload and computes its hash, continuing the chain from (headSeq,
+// headHash). payloads[i] is event i's payload, the text the store keeps. It
+// returns the new head.
+func Link(events []custos.AuditEvent, headSeq int64, headHash []byte, now time.Time) (seq int64, head []byte, payloads []string) {
 	now = Truncate(now)
+	buf := make([]byte, 0, 384*len(events))
+	ends := make([]int, len(events))
+	hashes := make([]byte, sha256.Size*len(events))
+	var h chainHasher
 	for i := range events {
 		e := &events[i]
 		headSeq++
@@ -105,10 +86,21 @@ func Link(events []custos.AuditEvent, headSeq int64, headHash []byte, now time.T
 		}
 		e.At = Truncate(e.At)
 		e.PrevHash = headHash
-		e.Hash = Hash(e)
+		start := len(buf)
+		buf = AppendPayload(buf, e)
+		ends[i] = len(buf)
+		e.Hash = h.sum(buf[start:], e.PrevHash, hashes[i*sha256.Size:i*sha256.Size:(i+1)*sha256.Size])
 		headHash = e.Hash
 	}
-	return headSeq, headHash
+	// One string for the batch; each payload is a piece of it.
+	all := string(buf)
+	payloads = make([]string, len(events))
+	start := 0
+	for i, end := range ends {
+		payloads[i] = all[start:end]
+		start = end
+	}
+	return headSeq, headHash, payloads
 }
 
 // CheckpointMessage is what a checkpoint signature covers, including its
@@ -118,7 +110,10 @@ func CheckpointMessage(seq int64, hash []byte, at time.Time, every int64) []byte
 	b := make([]byte, 0, 88)
 	b = append(b, checkpointDomain...)
 	b = binary.BigEndian.AppendUint64(b, uint64(seq))
-	b = appendNetstring(b, hash)
+	b = strconv.AppendInt(b, int64(len(hash)), 10)
+	b = append(b, ':')
+	b = append(b, hash...)
+	b = append(b, ',')
 	b = binary.BigEndian.AppendUint64(b, uint64(Truncate(at).UnixMicro()))
 	b = binary.BigEndian.AppendUint64(b, uint64(every))
 	return b

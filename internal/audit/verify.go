@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/custos-cim/custos"
 )
@@ -16,17 +17,24 @@ import (
 type Source interface {
 	// Head returns the recorded chain head (0 and the genesis hash when empty).
 	Head(ctx context.Context) (seq int64, hash []byte, err error)
-	// ScanCanonical calls fn with the stored sequence number, the canonical
-	// encoding of the stored columns (nil if any is NULL) and the stored
-	// hash of every event with from <= seq <= to, in seq order; the slices
-	// are only valid during the call.
-	ScanCanonical(ctx context.Context, from, to int64, fn func(seq int64, canonical, hash []byte) error) error
+	// ScanEvents calls fn with what is stored of every event with
+	// from <= seq <= to, in seq order: its sequence number, payload and
+	// hash (nil for a NULL); the slices are only valid during the call.
+	// Nothing else of an event is stored: every other column is derived
+	// from the payload, and the previous hash is the previous event's.
+	ScanEvents(ctx context.Context, from, to int64, fn func(seq int64, payload, hash []byte) error) error
 	// HashAt returns the stored hash of the event with this seq.
 	HashAt(ctx context.Context, seq int64) ([]byte, error)
-	// MaxSeq returns the highest stored sequence number.
-	MaxSeq(ctx context.Context) (int64, error)
+	// SeqRange returns the lowest and the highest stored sequence numbers
+	// (1 and 0 when no event is stored).
+	SeqRange(ctx context.Context) (lo, hi int64, err error)
 	// Checkpoints returns every stored checkpoint in seq order.
 	Checkpoints(ctx context.Context) ([]custos.AuditCheckpoint, error)
+	// CheckDerived says what is wrong ("" if nothing) with the derivation of
+	// the searchable columns: each must still be computed from the payload
+	// by the expression the migrations gave it, or a search could find
+	// events by values their hashed payload does not hold.
+	CheckDerived(ctx context.Context) (problem string, err error)
 }
 
 // Break names the first place the chain does not hold.
@@ -50,26 +58,25 @@ func (r Report) OK() bool { return r.Broken == nil }
 // Options say what Verify trusts: the public keys of the checkpoint signers
 // (by key id), the count interval at which the store signs checkpoints (the
 // chain must hold one at every multiple of it) and how many goroutines check
-// ranges of the chain at once.
+// chunks of the chain at once.
 type Options struct {
 	Keys    map[string]ed25519.PublicKey
 	Every   int64
 	Workers int
 }
 
-// Verify recomputes every event's hash from its stored columns, checks the
-// links between events, the recorded head, that nothing is stored beyond
-// it, every checkpoint signature, and that no due checkpoint is missing.
-// The report names the lowest broken sequence number.
+// Verify rehashes every event's stored payload, checks the links between
+// events, the recorded head, that nothing is stored outside 1..head, every
+// checkpoint signature, that no due checkpoint is missing, and that the
+// searchable columns are still derived from the payload. The report names
+// the lowest broken sequence number (0 for the derivation).
 func Verify(ctx context.Context, src Source, o Options) (Report, error) {
 	headSeq, headHash, err := src.Head(ctx)
 	if err != nil {
 		return Report{}, err
 	}
 	workers := max(o.Workers, 1)
-	if headSeq < int64(workers)*4096 {
-		workers = 1
-	}
+	chunk := chunkSize(headSeq, workers)
 	var (
 		mu     sync.Mutex
 		broken *Break
@@ -84,35 +91,49 @@ func Verify(ctx context.Context, src Source, o Options) (Report, error) {
 		}
 		mu.Unlock()
 	}
-	span := headSeq / int64(workers)
+	// The checkpoints are checked while the chunks are: signature checks
+	// are work for a core that waits on a read.
+	var (
+		checkpoints int
+		cpErr       error
+		cpDone      = make(chan struct{})
+	)
+	go func() {
+		defer close(cpDone)
+		checkpoints, cpErr = verifyCheckpoints(ctx, src, o, headSeq, note)
+	}()
+	// The workers take the chunks of the chain in turn, so that none sits
+	// idle while another still has a long way to go.
+	var next atomic.Int64
 	for w := 0; w < workers; w++ {
-		from := int64(w)*span + 1
-		to := from + span - 1
-		if w == workers-1 {
-			to = headSeq
-		}
 		wg.Add(1)
-		go func(w int, from, to int64) {
+		go func(w int) {
 			defer wg.Done()
-			n, b, err := verifyRange(ctx, src, from, to)
-			if err != nil {
-				errs[w] = err
-				return
+			for {
+				from := next.Add(chunk) - chunk + 1
+				if from > headSeq {
+					return
+				}
+				n, b, err := verifyRange(ctx, src, from, min(from+chunk-1, headSeq))
+				if err != nil {
+					errs[w] = err
+					return
+				}
+				mu.Lock()
+				count += n
+				mu.Unlock()
+				if b != nil {
+					note(b)
+				}
 			}
-			mu.Lock()
-			count += n
-			mu.Unlock()
-			if b != nil {
-				note(b)
-			}
-		}(w, from, to)
+		}(w)
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	<-cpDone
+	if err := errors.Join(append(errs, cpErr)...); err != nil {
 		return Report{}, err
 	}
-	rep := Report{Events: count}
-	if count != headSeq && broken == nil {
+	if count != headSeq {
 		note(&Break{Seq: headSeq, Reason: fmt.Sprintf("head says %d events, %d stored", headSeq, count)})
 	}
 	if headSeq > 0 {
@@ -121,16 +142,39 @@ func Verify(ctx context.Context, src Source, o Options) (Report, error) {
 			note(&Break{Seq: headSeq, Reason: "recorded chain head does not match the last event"})
 		}
 	}
-	maxSeq, err := src.MaxSeq(ctx)
+	minSeq, maxSeq, err := src.SeqRange(ctx)
 	if err != nil {
 		return Report{}, err
 	}
 	if maxSeq > headSeq {
 		note(&Break{Seq: headSeq + 1, Reason: fmt.Sprintf("events stored beyond the recorded head (up to %d)", maxSeq)})
 	}
-	cps, err := src.Checkpoints(ctx)
+	if minSeq < 1 {
+		note(&Break{Seq: minSeq, Reason: fmt.Sprintf("event stored before the start of the chain (seq %d)", minSeq)})
+	}
+	problem, err := src.CheckDerived(ctx)
 	if err != nil {
 		return Report{}, err
+	}
+	if problem != "" {
+		note(&Break{Seq: 0, Reason: problem})
+	}
+	return Report{Events: count, Checkpoints: checkpoints, Broken: broken}, nil
+}
+
+// chunkSize is how many events a worker checks at a time: a few chunks per
+// worker, and at least 4096 events, each chunk costing a lookup of the hash
+// before it and a query. Chunk k covers events k·size+1 to (k+1)·size.
+func chunkSize(headSeq int64, workers int) int64 {
+	return max(4096, (headSeq+int64(workers)*8-1)/(int64(workers)*8))
+}
+
+// verifyCheckpoints checks every stored checkpoint and that none is missing,
+// noting what breaks; it returns how many there are.
+func verifyCheckpoints(ctx context.Context, src Source, o Options, headSeq int64, note func(*Break)) (int, error) {
+	cps, err := src.Checkpoints(ctx)
+	if err != nil {
+		return 0, err
 	}
 	// Count checkpoints must follow one another at their signed interval,
 	// from the start of the chain to within one interval of its head.
@@ -151,9 +195,7 @@ func Verify(ctx context.Context, src Source, o Options) (Report, error) {
 	if o.Every > 0 && headSeq-last >= o.Every {
 		note(&Break{Seq: last + o.Every, Reason: fmt.Sprintf("signed checkpoint missing at event %d", last+o.Every)})
 	}
-	rep.Checkpoints = len(cps)
-	rep.Broken = broken
-	return rep, nil
+	return len(cps), nil
 }
 
 func verifyRange(ctx context.Context, src Source, from, to int64) (int64, *Break, error) {
@@ -172,21 +214,22 @@ func verifyRange(ctx context.Context, src Source, from, to int64) (int64, *Break
 	var n int64
 	var brk *Break
 	errStop := errors.New("stop")
-	prevBuf := append(make([]byte, 0, 32), prev...)
-	err := src.ScanCanonical(ctx, from, to, func(seq int64, canonical, hash []byte) error {
+	prevBuf := append(make([]byte, 0, sha256.Size), prev...)
+	sum := make([]byte, 0, sha256.Size)
+	var h chainHasher
+	err := src.ScanEvents(ctx, from, to, func(seq int64, payload, hash []byte) error {
 		n++
-		cseq, okSeq := CanonicalSeq(canonical)
-		cprev, okPrev := CanonicalPrev(canonical)
+		pseq, ok := PayloadSeq(payload)
 		switch {
 		case seq != want:
 			brk = &Break{Seq: want, Reason: fmt.Sprintf("event missing or out of order (found %d)", seq)}
-		case !okSeq || !okPrev || cseq != seq:
-			brk = &Break{Seq: seq, Reason: "columns missing or malformed"}
-		case !bytes.Equal(cprev, prevBuf):
-			brk = &Break{Seq: seq, Reason: "previous-hash link broken"}
+		case !ok || pseq != seq:
+			brk = &Break{Seq: seq, Reason: "payload missing, malformed or of another event"}
 		default:
-			if sum := sha256.Sum256(canonical); !bytes.Equal(sum[:], hash) {
-				brk = &Break{Seq: seq, Reason: "content does not match its hash"}
+			// The hash covers the previous event's hash, so a break in the
+			// links shows here too.
+			if sum = h.sum(payload, prevBuf, sum[:0]); !bytes.Equal(sum, hash) {
+				brk = &Break{Seq: seq, Reason: "content or link to the previous event does not match its hash"}
 			}
 		}
 		if brk != nil {

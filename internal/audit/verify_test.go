@@ -1,10 +1,12 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -35,15 +37,20 @@ type chain struct {
 // the test schema for PostgreSQL. sqltest.Each does not expose the schema URL.
 func eachChain(t *testing.T, fn func(t *testing.T, c *chain)) {
 	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		db := sqltest.OpenSQLite(t)
-		u := "file:" + (&url.URL{Path: db.Path()}).EscapedPath() + "?_pragma=busy_timeout(10000)"
-		fn(t, newChain(t, db, "sqlite", u))
-	})
-	t.Run("postgres", func(t *testing.T) {
+	for _, d := range []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres} {
+		t.Run(string(d), func(t *testing.T) { fn(t, openChain(t, d)) })
+	}
+}
+
+// openChain opens a fresh store of one dialect with a raw connection to it.
+func openChain(t *testing.T, d sqlstore.Dialect) *chain {
+	t.Helper()
+	if d == sqlstore.Postgres {
 		db, u := sqltest.OpenPostgresURL(t)
-		fn(t, newChain(t, db, "pgx", u))
-	})
+		return newChain(t, db, "pgx", u)
+	}
+	db := sqltest.OpenSQLite(t)
+	return newChain(t, db, "sqlite", "file:"+(&url.URL{Path: db.Path()}).EscapedPath()+"?_pragma=busy_timeout(10000)")
 }
 
 func newChain(t *testing.T, db *sqlstore.DB, driver, dsn string) *chain {
@@ -136,6 +143,9 @@ func (c *chain) mustBreakAt(t *testing.T, seq int64) {
 		if rep.Broken.Seq != seq {
 			t.Fatalf("%d workers: broken at %d (%s), want %d", w, rep.Broken.Seq, rep.Broken.Reason, seq)
 		}
+		if w == 1 {
+			t.Logf("broken: %v", rep.Broken)
+		}
 	}
 }
 
@@ -173,30 +183,58 @@ func flip(b []byte) []byte {
 	return b
 }
 
-// tamperColumn changes one value of one column of the event seq, the way an
-// attacker with write access to the database would.
-func (c *chain) tamperColumn(t *testing.T, column string, seq int64) {
+// flipField changes one byte of the value of a payload field: the last digit
+// of a number (a digit stays a digit), the last byte inside a string (see
+// flip). The payload stays valid JSON, so that both databases accept it and
+// derive their columns from it.
+func flipField(t *testing.T, payload, field string) string {
 	t.Helper()
-	switch column {
-	case "at":
-		if c.db.Dialect() == sqlstore.Postgres {
-			c.exec(t, `UPDATE audit_events SET at = at + interval '1 microsecond' WHERE seq = ?`, seq)
-		} else {
-			c.exec(t, `UPDATE audit_events SET at = at + 1 WHERE seq = ?`, seq)
+	key := `"` + field + `":`
+	i := strings.Index(payload, key)
+	if i < 0 {
+		t.Fatalf("no field %s in payload %s", field, payload)
+	}
+	j := i + len(key)
+	end := j
+	if payload[j] == '"' {
+		for end = j + 1; payload[end] != '"'; end++ {
+			if payload[end] == '\\' {
+				end++
+			}
 		}
-	case "actor_id", "org_id":
-		c.exec(t, `UPDATE audit_events SET `+column+` = `+column+` + 1 WHERE seq = ?`, seq)
-	case "prev_hash", "hash":
+		if end == j+1 {
+			t.Fatalf("field %s is empty in %s; the test events must fill every field", field, payload)
+		}
+	} else {
+		for end < len(payload) && (payload[end] == '-' || payload[end] >= '0' && payload[end] <= '9') {
+			end++
+		}
+	}
+	out := []byte(payload)
+	out[end-1] ^= 0x01
+	if !json.Valid(out) {
+		t.Fatalf("flipping field %s made invalid JSON: %s", field, out)
+	}
+	return string(out)
+}
+
+// tamper changes one stored value of the event seq, the way an attacker
+// with write access to the database would: one byte of one field inside the
+// payload (the searchable columns are generated from it and cannot be
+// written), the event's seq, or one byte of its hash.
+func (c *chain) tamper(t *testing.T, field string, seq int64) {
+	t.Helper()
+	switch field {
+	case "hash":
 		var b []byte
-		c.query(t, `SELECT `+column+` FROM audit_events WHERE seq = ?`, []any{seq}, &b)
-		c.exec(t, `UPDATE audit_events SET `+column+` = ? WHERE seq = ?`, flip(b), seq)
+		c.query(t, `SELECT `+field+` FROM audit_events WHERE seq = ?`, []any{seq}, &b)
+		c.exec(t, `UPDATE audit_events SET `+field+` = ? WHERE seq = ?`, flip(b), seq)
+	case "seq column":
+		c.exec(t, `UPDATE audit_events SET seq = seq + 1000 WHERE seq = ?`, seq)
 	default:
-		var s string
-		c.query(t, `SELECT `+column+` FROM audit_events WHERE seq = ?`, []any{seq}, &s)
-		if s == "" {
-			t.Fatalf("column %s of event %d is empty; the test events must fill every column", column, seq)
-		}
-		c.exec(t, `UPDATE audit_events SET `+column+` = ? WHERE seq = ?`, string(flip([]byte(s))), seq)
+		var p string
+		c.query(t, `SELECT payload FROM audit_events WHERE seq = ?`, []any{seq}, &p)
+		c.exec(t, `UPDATE audit_events SET payload = ? WHERE seq = ?`, flipField(t, p, field), seq)
 	}
 }
 
@@ -221,25 +259,40 @@ func TestVerifyIntactChain(t *testing.T) {
 		if err != nil || n != 95 {
 			t.Fatalf("stored events: %d, %v", n, err)
 		}
+		// The events as auditors read them: decoded from the payload, with
+		// the previous event's hash, and encoding again to the hashed bytes.
+		prev := audit.GenesisHash
+		var seen int64
+		if err := c.db.ScanAudit(context.Background(), 1, 95, func(e *custos.AuditEvent) error {
+			seen++
+			if e.Seq != seen || !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(audit.Hash(e), e.Hash) {
+				t.Errorf("event %d (seq %d) read back does not hash to its stored hash, or links wrongly", seen, e.Seq)
+			}
+			prev = e.Hash
+			return nil
+		}); err != nil || seen != 95 {
+			t.Fatalf("ScanAudit: %d events, %v", seen, err)
+		}
 	})
 }
 
-// auditColumns are the stored columns of an event other than seq (whose
-// tampering is the reorder case).
-var auditColumns = []string{"at", "actor_id", "actor", "role", "org_id", "action", "target_type", "target_ref", "purpose",
-	"outcome", "reason", "client_addr", "request_id", "via", "detail", "prev_hash", "hash"}
+// storedFields are everything stored of an event: each field of its
+// payload, its seq column and its hash. (Its previous hash is not stored
+// with it: it is the previous event's hash.)
+var storedFields = append(append([]string(nil), audit.PayloadFields...), "seq column", "hash")
 
-// TestVerifyDetectsColumnTampering: changing one byte or value of any column
-// of one event breaks the chain exactly at that event (R-D3).
+// TestVerifyDetectsColumnTampering: changing one byte of any field of the
+// payload of one event, its seq or its hash breaks the chain exactly at
+// that event (R-D3).
 func TestVerifyDetectsColumnTampering(t *testing.T) {
 	const n, target = 45, 17
 	eachChain(t, func(t *testing.T, c *chain) {
 		c.build(t, n, 4)
 		c.mustVerify(t, n)
-		for _, col := range auditColumns {
-			t.Run(col, func(t *testing.T) {
+		for _, field := range storedFields {
+			t.Run(field, func(t *testing.T) {
 				defer c.snapshot(t)()
-				c.tamperColumn(t, col, target)
+				c.tamper(t, field, target)
 				c.mustBreakAt(t, target)
 			})
 		}
@@ -247,18 +300,71 @@ func TestVerifyDetectsColumnTampering(t *testing.T) {
 	})
 }
 
+// derivedColumns are the searchable columns of audit_events, generated from
+// the payload, with a value of the column's type.
+var derivedColumns = []struct {
+	name  string
+	value any
+}{{"at", 1}, {"actor_id", 1}, {"actor", "mallory"}, {"action", "customer.read"}, {"target_ref", "ref-0"}, {"purpose", "service"}, {"outcome", "ok"}}
+
+// TestDerivedColumnsCannotBeWritten: both databases refuse to write a
+// searchable column, on UPDATE and on INSERT, so the payload, which the
+// chain covers, is the only place an event's fields are stored; a changed
+// payload changes the column with it (R-D3).
+func TestDerivedColumnsCannotBeWritten(t *testing.T) {
+	eachChain(t, func(t *testing.T, c *chain) {
+		const n = 12
+		c.build(t, n, 4)
+		q := func(q string) string {
+			if c.db.Dialect() == sqlstore.Postgres {
+				for i := 1; strings.Contains(q, "?"); i++ {
+					q = strings.Replace(q, "?", "$"+strconv.Itoa(i), 1)
+				}
+			}
+			return q
+		}
+		for _, d := range derivedColumns {
+			if _, err := c.raw.Exec(q(`UPDATE audit_events SET `+d.name+` = ? WHERE seq = ?`), d.value, 3); err == nil {
+				t.Errorf("UPDATE audit_events SET %s = … was accepted", d.name)
+			} else {
+				t.Logf("UPDATE %s: %v", d.name, err)
+			}
+			var p string
+			var hash []byte
+			c.query(t, `SELECT payload, hash FROM audit_events WHERE seq = ?`, []any{3}, &p, &hash)
+			if _, err := c.raw.Exec(q(`INSERT INTO audit_events (seq, payload, hash, `+d.name+`) VALUES (?, ?, ?, ?)`), n+1, p, hash, d.value); err == nil {
+				t.Errorf("INSERT INTO audit_events (…, %s) was accepted", d.name)
+			}
+		}
+		c.mustVerify(t, n)
+
+		var before, after string
+		c.query(t, `SELECT actor FROM audit_events WHERE seq = ?`, []any{3}, &before)
+		defer c.snapshot(t)()
+		c.tamper(t, "actor", 3)
+		c.query(t, `SELECT actor FROM audit_events WHERE seq = ?`, []any{3}, &after)
+		if after != string(flip([]byte(before))) {
+			t.Fatalf("actor column %q after the payload's actor changed from %q: not derived from the payload", after, before)
+		}
+	})
+}
+
 // snapshot saves the audit tables; the function it returns puts them back.
 func (c *chain) snapshot(t *testing.T) (restore func()) {
 	t.Helper()
-	tables := []string{"audit_events", "audit_head", "audit_checkpoints"}
-	for _, tb := range tables {
-		c.exec(t, `CREATE TABLE saved_`+tb+` AS SELECT * FROM `+tb)
+	tables := map[string]string{ // the stored columns; the others are generated
+		"audit_events":      "seq, payload, hash",
+		"audit_head":        "id, seq, hash",
+		"audit_checkpoints": "seq, hash, at, key_id, every, signature",
+	}
+	for tb, cols := range tables {
+		c.exec(t, `CREATE TABLE saved_`+tb+` AS SELECT `+cols+` FROM `+tb)
 	}
 	return func() {
 		t.Helper()
-		for _, tb := range tables {
+		for tb, cols := range tables {
 			c.exec(t, `DELETE FROM `+tb)
-			c.exec(t, `INSERT INTO `+tb+` SELECT * FROM saved_`+tb)
+			c.exec(t, `INSERT INTO `+tb+` (`+cols+`) SELECT `+cols+` FROM saved_`+tb)
 			c.exec(t, `DROP TABLE saved_`+tb)
 		}
 	}
@@ -304,6 +410,10 @@ func TestVerifyDetectsStructuralTampering(t *testing.T) {
 			c.exec(t, `UPDATE audit_events SET seq = ? WHERE seq = ?`, 5, 31)
 			c.exec(t, `UPDATE audit_events SET seq = ? WHERE seq = -1`, 31)
 			return 5
+		}},
+		{"copy an event before the start of the chain", func(t *testing.T, c *chain) int64 {
+			c.exec(t, `INSERT INTO audit_events (seq, payload, hash) SELECT 0, payload, hash FROM audit_events WHERE seq = 1`)
+			return 0
 		}},
 		{"rewrite an event and relink the rest of the chain", func(t *testing.T, c *chain) int64 {
 			// The hash chain alone can be recomputed by anyone; the signed
@@ -404,9 +514,10 @@ func (c *chain) rewriteFrom(t *testing.T, seq int64) int64 {
 	prev := evs[0].PrevHash
 	for i := range evs {
 		evs[i].PrevHash = prev
-		evs[i].Hash = audit.Hash(&evs[i])
+		payload := audit.Encode(&evs[i])
+		evs[i].Hash = audit.HashPayload(payload, prev)
 		prev = evs[i].Hash
-		c.exec(t, `UPDATE audit_events SET detail = ?, prev_hash = ?, hash = ? WHERE seq = ?`, evs[i].Detail, evs[i].PrevHash, evs[i].Hash, evs[i].Seq)
+		c.exec(t, `UPDATE audit_events SET payload = ?, hash = ? WHERE seq = ?`, string(payload), evs[i].Hash, evs[i].Seq)
 	}
 	c.exec(t, `UPDATE audit_head SET hash = ? WHERE id = 1`, prev)
 	var cp int64
@@ -414,10 +525,79 @@ func (c *chain) rewriteFrom(t *testing.T, seq int64) int64 {
 	return cp
 }
 
+// TestVerifyDetectsRedefinedColumns: an owner of the table can redefine a
+// searchable column so that it is no longer derived from the payload, and
+// then write it: a search by actor would then find an event its hashed
+// payload does not attribute to that actor. The verifier checks the
+// definitions and reports the break (R-D3).
+func TestVerifyDetectsRedefinedColumns(t *testing.T) {
+	cases := map[sqlstore.Dialect][]struct {
+		name  string
+		stmts []string
+	}{
+		sqlstore.SQLite: {
+			{"table rebuilt with plain columns", []string{
+				`CREATE TABLE forged (seq INTEGER PRIMARY KEY, payload TEXT NOT NULL, hash BLOB NOT NULL,
+					at INTEGER, actor_id INTEGER, actor TEXT, action TEXT, target_ref TEXT, purpose TEXT, outcome TEXT)`,
+				`INSERT INTO forged SELECT seq, payload, hash, at, actor_id, actor, action, target_ref, purpose, outcome FROM audit_events`,
+				`DROP TABLE audit_events`,
+				`ALTER TABLE forged RENAME TO audit_events`,
+				`UPDATE audit_events SET actor = 'mallory' WHERE seq = 3`,
+			}},
+			{"table rebuilt with another expression", []string{
+				`CREATE TABLE forged (seq INTEGER PRIMARY KEY, payload TEXT NOT NULL, hash BLOB NOT NULL,
+					at INTEGER GENERATED ALWAYS AS (json_extract(payload, '$.at')) VIRTUAL,
+					actor_id INTEGER GENERATED ALWAYS AS (json_extract(payload, '$.actor_id')) VIRTUAL,
+					actor TEXT GENERATED ALWAYS AS (CASE WHEN seq = 3 THEN 'mallory' ELSE json_extract(payload, '$.actor') END) VIRTUAL,
+					action TEXT GENERATED ALWAYS AS (json_extract(payload, '$.action')) VIRTUAL,
+					target_ref TEXT GENERATED ALWAYS AS (json_extract(payload, '$.target_ref')) VIRTUAL,
+					purpose TEXT GENERATED ALWAYS AS (json_extract(payload, '$.purpose')) VIRTUAL,
+					outcome TEXT GENERATED ALWAYS AS (json_extract(payload, '$.outcome')) VIRTUAL)`,
+				`INSERT INTO forged (seq, payload, hash) SELECT seq, payload, hash FROM audit_events`,
+				`DROP TABLE audit_events`,
+				`ALTER TABLE forged RENAME TO audit_events`,
+			}},
+		},
+		sqlstore.Postgres: {
+			{"expression dropped", []string{
+				`ALTER TABLE audit_events ALTER COLUMN actor DROP EXPRESSION`,
+				`UPDATE audit_events SET actor = 'mallory' WHERE seq = 3`,
+			}},
+			{"column re-added with another expression", []string{
+				`ALTER TABLE audit_events DROP COLUMN actor`,
+				`ALTER TABLE audit_events ADD COLUMN actor TEXT GENERATED ALWAYS AS (CASE WHEN seq = 3 THEN 'mallory' ELSE payload ->> 'actor' END) STORED`,
+			}},
+		},
+	}
+	const n = 25
+	for _, d := range []sqlstore.Dialect{sqlstore.SQLite, sqlstore.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			for _, tc := range cases[d] {
+				t.Run(tc.name, func(t *testing.T) {
+					c := openChain(t, d)
+					c.build(t, n, 4)
+					c.mustVerify(t, n)
+					for _, q := range tc.stmts {
+						c.exec(t, q)
+					}
+					evs, err := c.db.SearchAudit(context.Background(), custos.AuditFilter{Actor: "mallory"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(evs) != 1 || evs[0].Seq != 3 || evs[0].Actor == "mallory" {
+						t.Fatalf("search by the forged actor: %+v; the attack this test is about did not happen", evs)
+					}
+					c.mustBreakAt(t, 0)
+				})
+			}
+		})
+	}
+}
+
 // TestVerifyParallel: a chain long enough for the parallel verifier (more
-// than 4×4096 events) gives the same verdict on one worker and on four,
-// including when the damage sits on the boundary between two workers'
-// ranges (R-D3).
+// than four chunks) gives the same verdict on one worker and on four,
+// including when the damage sits on the boundary between two chunks, which
+// different workers check (R-D3).
 func TestVerifyParallel(t *testing.T) {
 	const n = 4*4096 + 77
 	eachChain(t, func(t *testing.T, c *chain) {
@@ -425,22 +605,35 @@ func TestVerifyParallel(t *testing.T) {
 		c.build(t, n, 2000)
 		t.Logf("built %d events in %v", n, time.Since(start))
 		c.mustVerify(t, n)
-		span := int64(n / 4) // the first worker checks 1..span, the second span+1..2·span, …
+		span := audit.ChunkSize(n, 4) // chunks 1..span, span+1..2·span, …
+		if audit.ChunkSize(n, 1) != span || n < 4*span {
+			t.Fatalf("chunks of %d and %d events for %d: the cases below miss the boundaries", span, audit.ChunkSize(n, 1), n)
+		}
 		for _, seq := range []int64{span, span + 1, 3*span + 1, n} {
 			t.Run(fmt.Sprintf("detail@%d", seq), func(t *testing.T) {
 				var orig string
-				c.query(t, `SELECT detail FROM audit_events WHERE seq = ?`, []any{seq}, &orig)
-				c.exec(t, `UPDATE audit_events SET detail = ? WHERE seq = ?`, orig+" ", seq)
+				c.query(t, `SELECT payload FROM audit_events WHERE seq = ?`, []any{seq}, &orig)
+				c.exec(t, `UPDATE audit_events SET payload = ? WHERE seq = ?`, flipField(t, orig, "detail"), seq)
 				c.mustBreakAt(t, seq)
-				c.exec(t, `UPDATE audit_events SET detail = ? WHERE seq = ?`, orig, seq)
+				c.exec(t, `UPDATE audit_events SET payload = ? WHERE seq = ?`, orig, seq)
+			})
+		}
+		for _, seq := range []int64{span, 2 * span} {
+			// The next chunk starts from this hash.
+			t.Run(fmt.Sprintf("hash@%d", seq), func(t *testing.T) {
+				var orig []byte
+				c.query(t, `SELECT hash FROM audit_events WHERE seq = ?`, []any{seq}, &orig)
+				c.exec(t, `UPDATE audit_events SET hash = ? WHERE seq = ?`, flip(orig), seq)
+				c.mustBreakAt(t, seq)
+				c.exec(t, `UPDATE audit_events SET hash = ? WHERE seq = ?`, orig, seq)
 			})
 		}
 		for _, seq := range []int64{1, 2*span + 1} {
 			t.Run(fmt.Sprintf("delete@%d", seq), func(t *testing.T) {
-				c.exec(t, fmt.Sprintf(`CREATE TABLE saved_event AS SELECT * FROM audit_events WHERE seq = %d`, seq))
+				c.exec(t, fmt.Sprintf(`CREATE TABLE saved_event AS SELECT seq, payload, hash FROM audit_events WHERE seq = %d`, seq))
 				c.exec(t, `DELETE FROM audit_events WHERE seq = ?`, seq)
 				c.mustBreakAt(t, seq)
-				c.exec(t, `INSERT INTO audit_events SELECT * FROM saved_event`)
+				c.exec(t, `INSERT INTO audit_events (seq, payload, hash) SELECT seq, payload, hash FROM saved_event`)
 				c.exec(t, `DROP TABLE saved_event`)
 			})
 		}
@@ -452,18 +645,9 @@ func TestVerifyParallel(t *testing.T) {
 // TestVerifyDetectsStrippedCheckpoints: an attacker who can write the
 // database but does not hold the signing key rewrites an event, relinks the
 // rest of the chain and the head, and deletes the signed checkpoints that
-// would contradict the rewrite. R-D3 asks that this be detectable.
-//
-// BUG (internal/audit/verify.go, Verify, the checkpoint loop at lines
-// 110-118): Verify checks only the checkpoints it finds and never asks
-// whether there should be any, so a chain stripped of its checkpoints
-// verifies as intact (Report{Events: 45, Checkpoints: 0, Broken: nil}) and
-// the Ed25519 signatures protect nothing against a database-level attacker.
-// The store signs a checkpoint each time the chain crosses a multiple of
-// CheckpointEvery (sqlstore.AppendAudit), so Verify could demand one in
-// every such window (or compare against checkpoints held by an outside
-// witness) and report the first uncovered window as broken. This test fails
-// until that is fixed.
+// would contradict the rewrite. R-D3 asks that this be detectable:
+// Verify demands a signed checkpoint at every multiple of Options.Every, so
+// the missing ones give the rewrite away.
 func TestVerifyDetectsStrippedCheckpoints(t *testing.T) {
 	const n = 45
 	eachChain(t, func(t *testing.T, c *chain) {

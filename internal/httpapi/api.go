@@ -65,6 +65,46 @@ func Routes() []Route {
 		{Method: "GET", Pattern: "/api/v1/customers/{id}/checklist", handler: (*API).checklist},
 		{Method: "GET", Pattern: "/api/v1/catalogue", handler: (*API).catalogue},
 
+		// Onboarding, verification and business (R-A5, R-A6, R-A10); history
+		// and the borrowing register (R-B1, R-C3).
+		{Method: "GET", Pattern: "/api/v1/customers/{id}/verifications", handler: (*API).listVerifications},
+		{Method: "POST", Pattern: "/api/v1/customers/{id}/verifications", handler: (*API).recordVerification},
+		{Method: "GET", Pattern: "/api/v1/customers/{id}/business", handler: (*API).listBusiness},
+		{Method: "POST", Pattern: "/api/v1/customers/{id}/business", handler: (*API).addBusiness},
+		{Method: "GET", Pattern: "/api/v1/customers/{id}/versions", handler: (*API).listVersions},
+		{Method: "GET", Pattern: "/api/v1/customers/{id}/diff", handler: (*API).diffVersions},
+		{Method: "GET", Pattern: "/api/v1/customers/{id}/register", handler: (*API).borrowingRegister},
+
+		// Approval requests: one engine for onboarding, changes, access and
+		// paper loans (maker-checker, R-B1, R-C1–R-C3, R-H1).
+		{Method: "GET", Pattern: "/api/v1/requests", handler: (*API).listRequests},
+		{Method: "GET", Pattern: "/api/v1/inbox", handler: (*API).inbox},
+		{Method: "GET", Pattern: "/api/v1/requests/{rid}", handler: (*API).getRequest},
+		{Method: "POST", Pattern: "/api/v1/requests/{rid}/approve", handler: (*API).approveRequest},
+		{Method: "POST", Pattern: "/api/v1/requests/{rid}/reject", handler: (*API).rejectRequest},
+		{Method: "POST", Pattern: "/api/v1/requests/{rid}/cancel", handler: (*API).cancelRequest},
+		{Method: "POST", Pattern: "/api/v1/access-requests", handler: (*API).requestAccess},
+		{Method: "GET", Pattern: "/api/v1/approval-rules", handler: (*API).listApprovalRules},
+		{Method: "PUT", Pattern: "/api/v1/approval-rules/{kind}", handler: (*API).putApprovalRule},
+
+		// Paper archives (R-H1, R-H2).
+		{Method: "GET", Pattern: "/api/v1/paper/locations", handler: (*API).listLocations},
+		{Method: "POST", Pattern: "/api/v1/paper/locations", handler: (*API).createLocation},
+		{Method: "GET", Pattern: "/api/v1/paper/files", handler: (*API).listPaperFiles},
+		{Method: "POST", Pattern: "/api/v1/paper/files", handler: (*API).registerPaperFile},
+		{Method: "GET", Pattern: "/api/v1/paper/files/{fid}", handler: (*API).getPaperFile},
+		{Method: "POST", Pattern: "/api/v1/paper/files/{fid}/lend", handler: (*API).lendPaperFile},
+		{Method: "POST", Pattern: "/api/v1/paper/files/{fid}/return", handler: (*API).returnPaperFile},
+		{Method: "POST", Pattern: "/api/v1/paper/files/{fid}/transfer", handler: (*API).transferPaperFile},
+
+		// Staff handover (R-G1).
+		{Method: "GET", Pattern: "/api/v1/handovers", handler: (*API).listHandovers},
+		{Method: "POST", Pattern: "/api/v1/handovers", handler: (*API).startHandover},
+		{Method: "GET", Pattern: "/api/v1/handovers/{hid}", handler: (*API).getHandover},
+		{Method: "PUT", Pattern: "/api/v1/handovers/{hid}/assignments", handler: (*API).assignHandover},
+		{Method: "POST", Pattern: "/api/v1/handovers/{hid}/sign", handler: (*API).signHandover},
+		{Method: "GET", Pattern: "/api/v1/handovers/{hid}/certificate", handler: (*API).handoverCertificate},
+
 		{Method: "GET", Pattern: "/api/v1/orgs", handler: (*API).listOrgs},
 		{Method: "POST", Pattern: "/api/v1/orgs", handler: (*API).createOrg},
 		{Method: "GET", Pattern: "/api/v1/users", handler: (*API).listUsers},
@@ -147,14 +187,41 @@ func (api *API) wrap(rt Route) http.Handler {
 // decode reads a JSON body strictly: unknown fields and type mismatches are
 // field errors (422), so a typo never silently drops data.
 func decode(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeBytes(body, v)
+}
+
+// decodeOptional is decode for bodies that may be left out entirely (an
+// approval without comment): an empty body leaves v as it is.
+func decodeOptional(r *http.Request, v any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	return decodeBytes(body, v)
+}
+
+// readBody reads the whole request body within the size limit.
+func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return invalid("", "too_large", custos.Message{ZH: "请求体过大", EN: "request body too large"})
+			return nil, invalid("", "too_large", custos.Message{ZH: "请求体过大", EN: "request body too large"})
 		}
-		return invalid("", "unreadable", custos.Message{ZH: "无法读取请求体", EN: "cannot read the request body"})
+		return nil, invalid("", "unreadable", custos.Message{ZH: "无法读取请求体", EN: "cannot read the request body"})
 	}
+	return body, nil
+}
+
+// decodeBytes decodes one JSON value strictly (see decode).
+func decodeBytes(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

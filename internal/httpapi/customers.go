@@ -115,12 +115,23 @@ func (api *API) getCustomer(w http.ResponseWriter, r *http.Request, a custos.Act
 }
 
 // patchBody is a JSON merge patch of the customer's input form, with the
-// version it was based on (or an If-Match header).
+// version it was based on (or an If-Match header) and the reason for the
+// change, which an effective archive needs (R-B1).
 type patchBody struct {
 	Version *int64 `json:"version,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 	*custos.CustomerInput
 }
 
+// ChangeAccepted answers a change of an effective archive: it waits for a
+// second person's approval (R-B1), and the customer is still as it was.
+type ChangeAccepted struct {
+	Request  *custos.Request `json:"request"`
+	Customer CustomerView    `json:"customer"`
+}
+
+// patchCustomer changes a draft at once (200), and files a change request
+// for an effective archive (202 with the pending request).
 func (api *API) patchCustomer(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
 	var version int64
 	if m := strings.Trim(r.Header.Get("If-Match"), `"W/`); m != "" {
@@ -130,22 +141,35 @@ func (api *API) patchCustomer(w http.ResponseWriter, r *http.Request, a custos.A
 		}
 		version = v
 	}
-	var decodeErr error
-	c, err := api.app.UpdateCustomer(r.Context(), a, r.PathValue("id"), version, func(in *custos.CustomerInput) error {
-		body := patchBody{CustomerInput: in}
-		if decodeErr = decode(r, &body); decodeErr != nil {
-			return decodeErr
-		}
-		if body.Version != nil && version != 0 && *body.Version != version {
+	// The body is read once and checked before anything is loaded; the
+	// merge onto the current state happens inside the service.
+	raw, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	head := patchBody{CustomerInput: &custos.CustomerInput{}}
+	if err := decodeBytes(raw, &head); err != nil {
+		return err
+	}
+	if head.Version != nil {
+		if version != 0 && *head.Version != version {
 			return invalid("version", custos.CodeNotAllowed, custos.Message{ZH: "版本与 If-Match 不一致", EN: "version differs from If-Match"})
 		}
-		return nil
+		version = *head.Version
+	}
+	ch, err := api.app.ChangeCustomer(r.Context(), a, r.PathValue("id"), version, head.Reason, func(in *custos.CustomerInput) error {
+		return decodeBytes(raw, &patchBody{CustomerInput: in})
 	})
 	if err != nil {
 		return err
 	}
-	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(c.Version, 10)))
-	httpx.WriteJSON(w, http.StatusOK, viewOf(c, true))
+	w.Header().Set("ETag", strconv.Quote(strconv.FormatInt(ch.Customer.Version, 10)))
+	if ch.Request != nil {
+		w.Header().Set("Location", requestPath(ch.Request.ID))
+		httpx.WriteJSON(w, http.StatusAccepted, ChangeAccepted{Request: requestOut(ch.Request), Customer: viewOf(ch.Customer, true)})
+		return nil
+	}
+	httpx.WriteJSON(w, http.StatusOK, viewOf(ch.Customer, true))
 	return nil
 }
 

@@ -1,10 +1,13 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
@@ -87,8 +90,8 @@ func (tx *Tx) AppendAudit(ctx context.Context, events ...custos.AuditEvent) erro
 		return err
 	}
 	now := tx.Now()
-	newSeq, newHash := audit.Link(events, head.seq, head.hash, now)
-	if err := tx.insertEvents(ctx, events); err != nil {
+	newSeq, newHash, payloads := audit.Link(events, head.seq, head.hash, now)
+	if err := tx.insertEvents(ctx, events, payloads); err != nil {
 		return fmt.Errorf("audit append: %w", err)
 	}
 	head.seq, head.hash, head.dirty = newSeq, newHash, true
@@ -113,30 +116,34 @@ func (tx *Tx) AppendAudit(ctx context.Context, events ...custos.AuditEvent) erro
 	return nil
 }
 
-const auditColumns = `seq, at, actor_id, actor, role, org_id, action, target_type, target_ref, purpose, outcome, reason, client_addr, request_id, via, detail, prev_hash, hash`
+// eventColumns are all an event's stored columns; the others are generated
+// from payload. The previous hash is the previous event's hash.
+const eventColumns = `seq, payload, hash`
 
-// insertEvents writes events with multi-row INSERTs.
-func (tx *Tx) insertEvents(ctx context.Context, events []custos.AuditEvent) error {
-	const perRow = 18
-	const maxRows = 50
+// insertEvents writes events with multi-row INSERTs. The payload goes in as
+// text: SQLite would read a blob as its binary JSON format.
+func (tx *Tx) insertEvents(ctx context.Context, events []custos.AuditEvent, payloads []string) error {
+	const perRow = 3
+	const maxRows = 64
+	row := "(" + placeholders(perRow) + ")"
 	for len(events) > 0 {
 		n := min(len(events), maxRows)
 		var b strings.Builder
-		b.WriteString(`INSERT INTO audit_events (` + auditColumns + `) VALUES `)
+		b.Grow(64 + n*(len(row)+2))
+		b.WriteString(`INSERT INTO audit_events (` + eventColumns + `) VALUES `)
 		args := make([]any, 0, n*perRow)
-		row := "(" + placeholders(perRow) + ")"
-		for i, e := range events[:n] {
+		for i := range events[:n] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString(row)
-			args = append(args, e.Seq, tx.db.ts(e.At), e.ActorID, e.Actor, e.Role, e.OrgID, e.Action, e.TargetType, e.TargetRef,
-				e.Purpose, string(e.Outcome), e.Reason, e.ClientAddr, e.RequestID, e.Via, e.Detail, e.PrevHash, e.Hash)
+			e := &events[i]
+			args = append(args, e.Seq, payloads[i], e.Hash)
 		}
 		if _, err := tx.exec(ctx, b.String(), args...); err != nil {
 			return err
 		}
-		events = events[n:]
+		events, payloads = events[n:], payloads[n:]
 	}
 	return nil
 }
@@ -197,85 +204,101 @@ func (db *DB) Head(ctx context.Context) (int64, []byte, error) {
 	return seq, hash, err
 }
 
-// MaxSeq returns the highest stored event sequence number (0 when empty).
-func (db *DB) MaxSeq(ctx context.Context) (int64, error) {
-	var n int64
-	err := db.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM audit_events`).Scan(&n)
-	return n, err
+// SeqRange returns the lowest and highest stored event sequence numbers
+// (1 and 0 when there are none). Two subqueries, so that each is one index
+// probe.
+func (db *DB) SeqRange(ctx context.Context) (lo, hi int64, err error) {
+	err = db.r.QueryRowContext(ctx, `SELECT COALESCE((SELECT MIN(seq) FROM audit_events), 1), COALESCE((SELECT MAX(seq) FROM audit_events), 0)`).Scan(&lo, &hi)
+	return lo, hi, err
 }
 
 // HashAt returns the stored hash of one event.
 func (db *DB) HashAt(ctx context.Context, seq int64) ([]byte, error) {
 	var h []byte
-	err := db.r.QueryRowContext(ctx, db.bind(`SELECT hash FROM audit_events WHERE seq = ?`), seq).Scan(&h)
+	err := db.Reader().row(ctx, `SELECT hash FROM audit_events WHERE seq = ?`, seq).Scan(&h)
 	return h, notFound(err)
 }
 
-// canonicalSQL renders audit.Canonical as an SQL expression of the stored
-// columns, so that the verifier reads one value per event. It must produce
-// exactly the bytes audit.Canonical does; the tamper tests hold it to that.
-func (db *DB) canonicalSQL() string {
-	texts := []string{"actor", "role", "action", "target_type", "target_ref", "purpose", "outcome", "reason", "client_addr", "request_id", "via", "detail"}
-	var parts []string
-	if db.dialect == Postgres {
-		parts = append(parts, `'`+audit.EventDomain+`'`, `seq`, `','`, `(extract(epoch FROM at) * 1000000)::bigint`, `','`, `actor_id`, `','`, `org_id`, `','`)
-		for _, c := range texts {
-			parts = append(parts, `octet_length(`+c+`)`, `':'`, c, `','`)
-		}
-		return `convert_to(` + strings.Join(parts, " || ") + `, 'UTF8') || convert_to(octet_length(prev_hash) || ':', 'UTF8') || prev_hash || '\x2c'::bytea`
-	}
-	parts = append(parts, `'`+strings.ReplaceAll(audit.EventDomain, "\n", "'||char(10)||'")+`'`, `seq`, `','`, `at`, `','`, `actor_id`, `','`, `org_id`, `','`)
-	for _, c := range texts {
-		parts = append(parts, `length(CAST(`+c+` AS BLOB))`, `':'`, c, `','`)
-	}
-	parts = append(parts, `length(prev_hash)`, `':'`, `prev_hash`, `','`)
-	return `CAST(` + strings.Join(parts, " || ") + ` AS BLOB)`
-}
-
-// ScanCanonical calls fn with each event's sequence number, the canonical
-// encoding of its stored columns (nil when a column is NULL) and its stored
-// hash, for from <= seq <= to in order; the slices are valid only during the
-// call. It reads in pages so that no long read transaction holds back the
-// writer or the WAL checkpoint.
-func (db *DB) ScanCanonical(ctx context.Context, from, to int64, fn func(seq int64, canonical, hash []byte) error) error {
+// ScanEvents calls fn with the stored columns of each event, for
+// from <= seq <= to in order: seq, payload and hash, the slices valid only
+// during the call. It reads in pages so that no long read
+// transaction holds back the writer or the WAL checkpoint.
+//
+// It reads through the driver's own rows rather than database/sql's: for a
+// verifier that does little else per event, Scan's conversions and copies
+// are a good part of the cost of reading.
+func (db *DB) ScanEvents(ctx context.Context, from, to int64, fn func(seq int64, payload, hash []byte) error) error {
 	const page = 50000
-	var seq int64
-	var canonical, hash sql.RawBytes
-	q := db.bind(`SELECT seq, ` + db.canonicalSQL() + `, hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq`)
-	for from <= to {
-		end := min(to, from+page-1)
-		rows, err := db.r.QueryContext(ctx, q, from, end)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := rows.Scan(&seq, &canonical, &hash); err != nil {
-				rows.Close()
-				return err
-			}
-			if err := fn(seq, canonical, hash); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		from = end + 1
+	payload := "payload"
+	if db.dialect == SQLite {
+		payload = "CAST(payload AS BLOB)" // the driver hands text over as a string, blobs as bytes
 	}
-	return nil
+	q := db.bind(`SELECT seq, ` + payload + `, hash FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq`)
+	conn, err := db.r.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		qc, ok := dc.(driver.QueryerContext)
+		if !ok {
+			return fmt.Errorf("audit scan: driver connection %T cannot query", dc)
+		}
+		row := make([]driver.Value, 3)
+		var cols, bufs [2][]byte
+		for from <= to {
+			end := min(to, from+page-1)
+			rows, err := qc.QueryContext(ctx, q, []driver.NamedValue{{Ordinal: 1, Value: from}, {Ordinal: 2, Value: end}})
+			if err != nil {
+				return err
+			}
+			for {
+				if err := rows.Next(row); err != nil {
+					cerr := rows.Close()
+					if !errors.Is(err, io.EOF) {
+						return err
+					}
+					if cerr != nil {
+						return cerr
+					}
+					break
+				}
+				seq, ok := row[0].(int64)
+				if !ok {
+					rows.Close()
+					return fmt.Errorf("audit scan: seq is %T", row[0])
+				}
+				for i := range cols {
+					switch v := row[i+1].(type) {
+					case []byte:
+						cols[i] = v
+					case string:
+						bufs[i] = append(bufs[i][:0], v...)
+						cols[i] = bufs[i]
+					default: // NULL, or a number where bytes belong: not what was written
+						cols[i] = nil
+					}
+				}
+				if err := fn(seq, cols[0], cols[1]); err != nil {
+					rows.Close()
+					return err
+				}
+			}
+			from = end + 1
+		}
+		return nil
+	})
 }
 
 // ScanAudit calls fn for each event with from <= seq <= to in order: the
-// whole trail as events, e.g. for an export to an outside witness.
+// whole trail as events, e.g. for an export to an outside witness. The
+// events are decoded from their payloads.
 func (db *DB) ScanAudit(ctx context.Context, from, to int64, fn func(*custos.AuditEvent) error) error {
 	const page = 10000
+	q := db.bind(auditSelect + ` WHERE e.seq >= ? AND e.seq <= ? ORDER BY e.seq`)
 	for from <= to {
 		end := min(to, from+page-1)
-		rows, err := db.r.QueryContext(ctx, db.bind(`SELECT `+auditColumns+` FROM audit_events WHERE seq >= ? AND seq <= ? ORDER BY seq`), from, end)
+		rows, err := db.r.QueryContext(ctx, q, from, end)
 		if err != nil {
 			return err
 		}
@@ -301,15 +324,30 @@ func (db *DB) ScanAudit(ctx context.Context, from, to int64, fn func(*custos.Aud
 	return nil
 }
 
-type scanner interface{ Scan(dest ...any) error }
+// auditSelect reads events for auditors: the stored columns of an event
+// and the hash of the event before it, its PrevHash.
+const auditSelect = `SELECT e.seq, e.payload, e.hash, p.hash FROM audit_events e LEFT JOIN audit_events p ON p.seq = e.seq - 1`
 
+// scanEvent decodes an event from a row of auditSelect.
 func scanEvent(s scanner, e *custos.AuditEvent) error {
-	var outcome string
-	err := s.Scan(&e.Seq, scanTime{&e.At}, &e.ActorID, &e.Actor, &e.Role, &e.OrgID, &e.Action, &e.TargetType, &e.TargetRef,
-		&e.Purpose, &outcome, &e.Reason, &e.ClientAddr, &e.RequestID, &e.Via, &e.Detail, &e.PrevHash, &e.Hash)
-	e.Outcome = custos.Outcome(outcome)
-	return err
+	var seq int64
+	var payload sql.RawBytes
+	var hash, prev []byte
+	if err := s.Scan(&seq, &payload, &hash, &prev); err != nil {
+		return err
+	}
+	if err := audit.Decode(payload, e); err != nil {
+		return fmt.Errorf("audit event %d: %w", seq, err)
+	}
+	if seq == 1 {
+		prev = bytes.Clone(audit.GenesisHash)
+	}
+	e.PrevHash, e.Hash = prev, hash
+	return nil
 }
+
+// scanner is what *sql.Row and *sql.Rows have in common.
+type scanner interface{ Scan(dest ...any) error }
 
 // Checkpoints returns every checkpoint in order.
 func (db *DB) Checkpoints(ctx context.Context) ([]custos.AuditCheckpoint, error) {
@@ -329,35 +367,37 @@ func (db *DB) Checkpoints(ctx context.Context) ([]custos.AuditCheckpoint, error)
 	return out, rows.Err()
 }
 
-// SearchAudit lists events for auditors, newest first.
+// SearchAudit lists events for auditors, newest first. The filters use the
+// columns generated from the payload; the events are decoded from it.
 func (db *DB) SearchAudit(ctx context.Context, f custos.AuditFilter) ([]custos.AuditEvent, error) {
 	var where []string
 	var args []any
 	if f.ActorID != 0 {
-		where, args = append(where, "actor_id = ?"), append(args, f.ActorID)
+		where, args = append(where, "e.actor_id = ?"), append(args, f.ActorID)
 	}
 	if f.Actor != "" {
-		where, args = append(where, "actor = ?"), append(args, f.Actor)
+		where, args = append(where, "e.actor = ?"), append(args, f.Actor)
 	}
 	if f.TargetRef != "" {
-		where, args = append(where, "target_ref = ?"), append(args, f.TargetRef)
+		// The second condition lets the planner use the partial index.
+		where, args = append(where, "e.target_ref = ? AND e.target_ref <> ''"), append(args, f.TargetRef)
 	}
 	if f.Action != "" {
-		where, args = append(where, "action = ?"), append(args, f.Action)
+		where, args = append(where, "e.action = ?"), append(args, f.Action)
 	}
 	if f.Outcome != "" {
-		where, args = append(where, "outcome = ?"), append(args, string(f.Outcome))
+		where, args = append(where, "e.outcome = ?"), append(args, string(f.Outcome))
 	}
 	if !f.From.IsZero() {
-		where, args = append(where, "at >= ?"), append(args, db.ts(f.From))
+		where, args = append(where, "e.at >= ?"), append(args, f.From.UnixMicro())
 	}
 	if !f.To.IsZero() {
-		where, args = append(where, "at < ?"), append(args, db.ts(f.To))
+		where, args = append(where, "e.at < ?"), append(args, f.To.UnixMicro())
 	}
 	if f.AfterSeq > 0 {
-		where, args = append(where, "seq < ?"), append(args, f.AfterSeq)
+		where, args = append(where, "e.seq < ?"), append(args, f.AfterSeq)
 	}
-	q := `SELECT ` + auditColumns + ` FROM audit_events`
+	q := auditSelect
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -365,7 +405,7 @@ func (db *DB) SearchAudit(ctx context.Context, f custos.AuditFilter) ([]custos.A
 	if limit <= 0 || limit > 10000 {
 		limit = 100
 	}
-	q += fmt.Sprintf(` ORDER BY seq DESC LIMIT %d`, limit)
+	q += fmt.Sprintf(` ORDER BY e.seq DESC LIMIT %d`, limit)
 	rows, err := db.r.QueryContext(ctx, db.bind(q), args...)
 	if err != nil {
 		return nil, err
@@ -397,4 +437,105 @@ func (db *DB) LastCheckpointAt(ctx context.Context) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	return t, err
+}
+
+// derivedColumns are the columns of audit_events generated from the payload
+// (see the migrations), with whether they hold integers.
+var derivedColumns = []struct {
+	name    string
+	integer bool
+}{{"at", true}, {"actor_id", true}, {"actor", false}, {"action", false}, {"target_ref", false}, {"purpose", false}, {"outcome", false}}
+
+// CheckDerived reports what is wrong ("" if nothing) with the derivation of
+// audit_events' searchable columns from the payload. Generated columns
+// cannot be updated, but an owner of the table can redefine them (drop the
+// expression, recreate the table); then a search could find events by
+// values their hashed payload does not hold, and the verifier says so.
+// SQLite keeps the text of the CREATE TABLE statement, which must be the
+// migration's, character for character; PostgreSQL keeps each column's
+// expression, which must be the one the migration gave it.
+func (db *DB) CheckDerived(ctx context.Context) (string, error) {
+	if db.dialect == SQLite {
+		want, err := db.migrationStatement("CREATE TABLE audit_events (")
+		if err != nil {
+			return "", err
+		}
+		var got string
+		err = db.r.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'audit_events'`).Scan(&got)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "audit_events is not a table", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if got != want {
+			return "audit_events is no longer defined as its migration made it: its searchable columns may not be derived from the hashed payload", nil
+		}
+		return "", nil
+	}
+	// to_regclass resolves the name the way the store's queries do.
+	rows, err := db.r.QueryContext(ctx, `SELECT c.relkind, a.attname, a.attgenerated, COALESCE(pg_get_expr(d.adbin, d.adrelid), '')
+		FROM pg_class c
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+		WHERE c.oid = to_regclass('audit_events')`)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	type column struct{ generated, expr string }
+	got := map[string]column{}
+	for rows.Next() {
+		var kind, name, generated, expr string
+		if err := rows.Scan(&kind, &name, &generated, &expr); err != nil {
+			return "", err
+		}
+		if kind != "r" && kind != "p" {
+			return "audit_events is not a table", nil
+		}
+		got[name] = column{generated, expr}
+	}
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	for _, d := range derivedColumns {
+		want := `(payload ->> '` + d.name + `'::text)`
+		if d.integer {
+			want = `(` + want + `)::bigint`
+		}
+		c, ok := got[d.name]
+		if !ok || c.generated != "s" || stripSpace(c.expr) != stripSpace(want) {
+			return fmt.Sprintf("audit_events.%s is no longer generated from the hashed payload (%q)", d.name, c.expr), nil
+		}
+	}
+	return "", nil
+}
+
+func stripSpace(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// migrationStatement returns the statement of the dialect's first migration
+// that starts with prefix, as the database keeps it: up to and including
+// the closing parenthesis, without the semicolon.
+func (db *DB) migrationStatement(prefix string) (string, error) {
+	body, err := migrationFS.ReadFile("migrations/" + string(db.dialect) + "/0001_schema.sql")
+	if err != nil {
+		return "", err
+	}
+	text := string(body)
+	i := strings.Index(text, prefix)
+	if i < 0 {
+		return "", fmt.Errorf("migration: no statement %q", prefix)
+	}
+	j := strings.Index(text[i:], "\n);")
+	if j < 0 {
+		return "", fmt.Errorf("migration: statement %q does not end", prefix)
+	}
+	return text[i : i+j+2], nil
 }

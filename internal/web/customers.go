@@ -357,6 +357,9 @@ func (s *server) renderForm(w http.ResponseWriter, p *page, fc *formCtx, secs []
 		p.Here = "/customers/new?type=" + string(fv.Type)
 	} else {
 		p.Title = "edit.title"
+		if fv.Effective {
+			p.Title = "edit.title_effective"
+		}
 		p.Here = fv.Action // the edit page answers GET too
 	}
 	p.Data = fv
@@ -428,6 +431,8 @@ func statusOf(code custos.ErrorCode) int {
 
 // editForm shows the customer as the user may see it: masked. Masked
 // values that come back unchanged keep the stored value (see keepMasked).
+// An effective archive changes only through a change request, which needs a
+// reason and a manager's approval (R-B1); a draft changes at once.
 func (s *server) editForm(w http.ResponseWriter, r *http.Request, p *page) {
 	id := r.PathValue("id")
 	c, err := s.app.GetCustomer(r.Context(), p.Actor, id)
@@ -442,7 +447,9 @@ func (s *server) editForm(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	fc := rf.formCtx(p, c.Type)
 	secs := fc.sections(false)
-	s.renderForm(w, p, fc, secs, valuesOf(custos.InputOf(c), secs), nil, editView(c.Type, id, c.Version), http.StatusOK)
+	fv := editView(c.Type, id, c.Version)
+	fv.Effective = c.Status == custos.StatusEffective
+	s.renderForm(w, p, fc, secs, valuesOf(custos.InputOf(c), secs), nil, fv, http.StatusOK)
 }
 
 func editView(typ custos.CustomerType, id string, version int64) formView {
@@ -450,7 +457,9 @@ func editView(typ custos.CustomerType, id string, version int64) formView {
 }
 
 // update applies the edit form with optimistic locking: a version that
-// changed in between is a conflict, shown with the form as submitted.
+// changed in between is a conflict, shown with the form as submitted. A
+// draft is saved; for an effective archive the service files a change
+// request, and the customer page says so and keeps showing the old values.
 func (s *server) update(w http.ResponseWriter, r *http.Request, p *page) {
 	r.ParseForm()
 	id := r.PathValue("id")
@@ -461,10 +470,11 @@ func (s *server) update(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	typ := formType(r.PostFormValue("type"))
 	version, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	fc := rf.formCtx(p, typ)
 	secs := fc.sections(false)
 	vals := postedValues(r, secs)
-	_, err = s.app.UpdateCustomer(r.Context(), p.Actor, id, version, func(in *custos.CustomerInput) error {
+	ch, err := s.app.ChangeCustomer(r.Context(), p.Actor, id, version, reason, func(in *custos.CustomerInput) error {
 		if in.Type != typ {
 			return custos.ErrNotFound // a form for another customer
 		}
@@ -479,13 +489,22 @@ func (s *server) update(w http.ResponseWriter, r *http.Request, p *page) {
 			if code == custos.EConflict {
 				p.Notice = p.T("edit.conflict")
 			}
-			s.renderForm(w, p, fc, secs, vals, fieldErrors(p, err), editView(typ, id, version), statusOf(code))
+			errs := fieldErrors(p, err)
+			fv := editView(typ, id, version)
+			fv.Effective = r.PostFormValue("effective") != "" || errs["reason"] != ""
+			fv.Reason, fv.ReasonError = reason, errs["reason"]
+			delete(errs, "reason")
+			s.renderForm(w, p, fc, secs, vals, errs, fv, statusOf(code))
 		default:
 			s.fail(w, r, p, err)
 		}
 		return
 	}
-	http.Redirect(w, r, "/customers/"+url.PathEscape(id), http.StatusSeeOther)
+	loc := "/customers/" + url.PathEscape(id)
+	if ch.Request != nil {
+		loc += "?filed=" + strconv.FormatInt(ch.Request.ID, 10)
+	}
+	http.Redirect(w, r, loc, http.StatusSeeOther)
 }
 
 // The customer page.
@@ -514,6 +533,8 @@ type detailData struct {
 	TimelineForm     timelineForm
 	AttachForm       attachForm
 	ChecklistOptions []option
+
+	workflowData
 }
 
 type partyView struct{ Role, Name, IDType, IDNumber, Expiry, Phone, Share string }
@@ -552,11 +573,15 @@ func (s *server) detail(w http.ResponseWriter, r *http.Request, p *page) {
 		s.fail(w, r, p, err)
 		return
 	}
+	if f := r.URL.Query().Get("filed"); f != "" {
+		filedNotice(p, d, f)
+	}
 	s.renderDetail(w, p, d, http.StatusOK)
 }
 
 func (s *server) renderDetail(w http.ResponseWriter, p *page, d *detailData, status int) {
 	d.kindOptions(p)
+	d.workflowOptions(p)
 	p.Title = d.Name
 	p.Data = d
 	s.render(w, p, status, "detail")
@@ -659,6 +684,9 @@ func (s *server) loadDetail(r *http.Request, p *page, id string, c *custos.Custo
 	}
 	d.TimelineForm = timelineForm{Kind: string(custos.TimelineContact), Errors: map[string]string{}}
 	d.AttachForm = attachForm{Kind: string(custos.AttachIDScan), Errors: map[string]string{}}
+	if err := s.loadWorkflow(r, p, c, d, atts); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

@@ -460,6 +460,10 @@ type formView struct {
 	Version  int64
 	Sections []sectionView
 	Cancel   string
+	// Effective: the archive is in force, so the edit files a change
+	// request that needs a reason (R-B1).
+	Effective           bool
+	Reason, ReasonError string
 }
 
 type sectionView struct {

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/custos-cim/custos"
@@ -93,6 +94,39 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /customers/{id}/timeline", s.customers(s.addTimeline))
 	mux.Handle("POST /customers/{id}/attachments", s.customers(s.addAttachment))
 	mux.Handle("GET /customers/{id}/attachments/{aid}", s.customers(s.download))
+	mux.Handle("GET /customers/{id}/diff", s.customers(s.diffPage))
+	mux.Handle("GET /customers/{id}/register", s.customers(s.registerPage))
+	mux.Handle("GET /customers/{id}/register.csv", s.customers(s.registerCSV))
+	mux.Handle("POST /customers/{id}/verifications", s.customers(s.addVerification))
+	mux.Handle("POST /customers/{id}/business", s.customers(s.addBusiness))
+
+	// Approval requests (R-A10, R-B1, R-C1–R-C3, R-H1).
+	mux.Handle("GET /inbox", s.authed(s.inboxPage))
+	mux.Handle("GET /requests", s.authed(s.requestsPage))
+	mux.Handle("GET /requests/{rid}", s.authed(s.requestPage))
+	mux.Handle("POST /requests/{rid}/decide", s.authed(s.decideRequest))
+	mux.Handle("POST /requests/{rid}/cancel", s.authed(s.cancelRequest))
+	mux.Handle("GET /access-requests/new", s.authed(s.accessForm))
+	mux.Handle("POST /access-requests/new", s.authed(s.accessCreate))
+
+	// Paper archives (R-H1, R-H2).
+	mux.Handle("GET /paper", s.authed(s.paperPage))
+	mux.Handle("POST /paper/locations", s.authed(s.createLocation))
+	mux.Handle("POST /paper/files", s.authed(s.registerPaper))
+	mux.Handle("GET /paper/files/{fid}", s.authed(s.paperFilePage))
+	mux.Handle("POST /paper/files/{fid}/lend", s.authed(s.lendPaper))
+	mux.Handle("POST /paper/files/{fid}/return", s.authed(s.returnPaper))
+	mux.Handle("POST /paper/files/{fid}/transfer", s.authed(s.transferPaper))
+
+	// Staff handovers (R-G1).
+	mux.Handle("GET /handovers", s.authed(s.handoversPage))
+	mux.Handle("GET /handovers/new", s.authed(s.handoverForm))
+	mux.Handle("POST /handovers/new", s.authed(s.startHandover))
+	mux.Handle("GET /handovers/{hid}", s.authed(s.handoverPage))
+	mux.Handle("POST /handovers/{hid}/assign", s.authed(s.assignHandover))
+	mux.Handle("POST /handovers/{hid}/sign", s.authed(s.signHandover))
+	mux.Handle("GET /handovers/{hid}/certificate.pdf", s.authed(s.handoverCertificate("pdf")))
+	mux.Handle("GET /handovers/{hid}/certificate.json", s.authed(s.handoverCertificate("json")))
 
 	mux.Handle("GET /audit", s.authed(s.auditPage))
 	mux.Handle("GET /audit/export.csv", s.authed(s.auditExport))
@@ -111,18 +145,27 @@ func (s *server) routes() http.Handler {
 // page is what every template sees: the language, the signed-in user and
 // the page's own data.
 type page struct {
-	Lang    string
-	Title   string // catalogue key or literal text
-	Sess    *app.Session
-	Actor   custos.Actor
-	Here    string // where the language switch and the purpose form return to
-	Notice  string // a translated message above the content
-	Error   string // a translated error above the content
-	Errors  []fieldMessage
-	Data    any
-	srv     *server
-	r       *http.Request
-	purpose string // the purpose's label in the page's language
+	Lang         string
+	Title        string // catalogue key or literal text
+	Sess         *app.Session
+	Actor        custos.Actor
+	Here         string // where the language switch and the purpose form return to
+	Notice       string // a translated message above the content
+	Error        string // a translated error above the content
+	Errors       []fieldMessage
+	Data         any
+	srv          *server
+	r            *http.Request
+	purpose      string // the purpose's label in the page's language
+	inbox        *inboxState
+	purposeNames map[string]string
+}
+
+// inboxState is what the header knows about the user's approval inbox.
+type inboxState struct {
+	approver bool // the user's role decides some kind of request
+	count    int
+	reqs     []*custos.Request
 }
 
 // fieldMessage is a field error that no input on the page shows inline.
@@ -181,6 +224,55 @@ func (p *page) Can(act string) bool {
 	// user's own unit. Grants can add more; the service has the last word.
 	return custos.Decide(p.Actor, a, custos.CustomerACL{OrgPath: p.Actor.OrgPath, OwnerID: p.Actor.UserID, Sensitivity: custos.Normal}).Allowed
 }
+
+// inboxInfo asks the services once per page whether the user approves
+// anything and how many requests wait for them.
+func (p *page) inboxInfo() *inboxState {
+	if p.inbox != nil {
+		return p.inbox
+	}
+	p.inbox = &inboxState{}
+	if p.Sess == nil || !p.Sess.MFAPassed || p.r == nil {
+		return p.inbox
+	}
+	ctx := p.r.Context()
+	if rules, err := p.srv.app.ApprovalRules(ctx); err == nil {
+		for _, r := range rules {
+			p.inbox.approver = p.inbox.approver || slices.Contains(r.Roles, p.Actor.Role)
+		}
+	}
+	if reqs, err := p.srv.app.Inbox(ctx, p.Actor); err == nil {
+		p.inbox.count, p.inbox.reqs = len(reqs), reqs
+	} else {
+		p.srv.log.Error("web: inbox count", "err", err)
+	}
+	return p.inbox
+}
+
+// purposeName is a purpose of use by its label in the page's language.
+func (p *page) purposeName(code string) string {
+	if p.purposeNames == nil {
+		p.purposeNames = map[string]string{}
+		if p.srv != nil && p.r != nil {
+			if ps, err := p.srv.app.Purposes(p.r.Context()); err == nil {
+				for _, x := range ps {
+					p.purposeNames[x.Code] = p.L(x.NameZH, x.NameEN)
+				}
+			}
+		}
+	}
+	if l, ok := p.purposeNames[code]; ok {
+		return l
+	}
+	return code
+}
+
+// InboxCount is the number of requests waiting for the user's decision,
+// shown as a badge in the header.
+func (p *page) InboxCount() int { return p.inboxInfo().count }
+
+// Approver reports whether the header offers the inbox.
+func (p *page) Approver() bool { i := p.inboxInfo(); return i.approver || i.count > 0 }
 
 // Other is the language the switch offers.
 func (p *page) Other() string {

@@ -238,25 +238,23 @@ CREATE TABLE attachment_blobs (
 );
 
 -- The tamper-evident audit trail (R-C5, R-D3). No personal data: targets are HMACs.
+-- payload is the event exactly as its hash covers it (audit.AppendPayload,
+-- JSON); hash also covers the previous event's hash. The searchable columns
+-- after hash are computed from payload and cannot be written, so seq, payload
+-- and hash are all there is to tamper with, and the chain covers them all.
+-- audit verify compares this statement, character for character, with the
+-- one the database holds.
 CREATE TABLE audit_events (
     seq         INTEGER PRIMARY KEY,
-    at          INTEGER NOT NULL,
-    actor_id    INTEGER NOT NULL DEFAULT 0,
-    actor       TEXT NOT NULL DEFAULT '',
-    role        TEXT NOT NULL DEFAULT '',
-    org_id      INTEGER NOT NULL DEFAULT 0,
-    action      TEXT NOT NULL,
-    target_type TEXT NOT NULL DEFAULT '',
-    target_ref  TEXT NOT NULL DEFAULT '',
-    purpose     TEXT NOT NULL DEFAULT '',
-    outcome     TEXT NOT NULL,
-    reason      TEXT NOT NULL DEFAULT '',
-    client_addr TEXT NOT NULL DEFAULT '',
-    request_id  TEXT NOT NULL DEFAULT '',
-    via         TEXT NOT NULL DEFAULT '',
-    detail      TEXT NOT NULL DEFAULT '',
-    prev_hash   BLOB NOT NULL,
-    hash        BLOB NOT NULL
+    payload     TEXT NOT NULL,
+    hash        BLOB NOT NULL,
+    at          INTEGER GENERATED ALWAYS AS (json_extract(payload, '$.at')) VIRTUAL,
+    actor_id    INTEGER GENERATED ALWAYS AS (json_extract(payload, '$.actor_id')) VIRTUAL,
+    actor       TEXT GENERATED ALWAYS AS (json_extract(payload, '$.actor')) VIRTUAL,
+    action      TEXT GENERATED ALWAYS AS (json_extract(payload, '$.action')) VIRTUAL,
+    target_ref  TEXT GENERATED ALWAYS AS (json_extract(payload, '$.target_ref')) VIRTUAL,
+    purpose     TEXT GENERATED ALWAYS AS (json_extract(payload, '$.purpose')) VIRTUAL,
+    outcome     TEXT GENERATED ALWAYS AS (json_extract(payload, '$.outcome')) VIRTUAL
 );
 CREATE INDEX audit_events_at ON audit_events(at);
 CREATE INDEX audit_events_actor ON audit_events(actor_id, seq);
