@@ -272,9 +272,6 @@ func (a *App) CreateCustomer(ctx context.Context, actor custos.Actor, in custos.
 		if err := tx.InsertCustomer(ctx, rec, index, identity); err != nil {
 			return err
 		}
-		if err := a.appendTx(ctx, tx, ev); err != nil {
-			return err
-		}
 		r, err := a.newRequest(ctx, tx, actor, custos.KindOnboarding, c.OrgID, c.ID, "new archive", rec.ArchiveNo)
 		if err != nil {
 			return err
@@ -282,7 +279,7 @@ func (a *App) CreateCustomer(ctx context.Context, actor custos.Actor, in custos.
 		if actor.Kind != custos.ActorUser {
 			r.RequestedBy = owner.ID // the system files on behalf of the owner
 		}
-		return a.insertRequest(ctx, tx, actor, r, nil, nil)
+		return a.insertRequest(ctx, tx, actor, r, nil, nil, ev)
 	})
 	c.ArchiveNo = rec.ArchiveNo
 	if err != nil {

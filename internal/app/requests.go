@@ -92,7 +92,8 @@ func (a *App) openPayload(r *sqlstore.RequestRecord, wrapped []byte, v any) erro
 
 // insertRequest stores a request, then its payload (bound to its id), and
 // audits it.
-func (a *App) insertRequest(ctx context.Context, tx *sqlstore.Tx, actor custos.Actor, r *sqlstore.RequestRecord, wrapped []byte, payload any) error {
+// Further events of the same change (extra) are appended with it in one go.
+func (a *App) insertRequest(ctx context.Context, tx *sqlstore.Tx, actor custos.Actor, r *sqlstore.RequestRecord, wrapped []byte, payload any, extra ...custos.AuditEvent) error {
 	if err := tx.InsertRequest(ctx, r); err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (a *App) insertRequest(ctx context.Context, tx *sqlstore.Tx, actor custos.A
 	}
 	ev := a.event(actor, "request.create", r.CustomerID, custos.OutcomeOK, "")
 	ev.Detail = detail(map[string]any{"request": r.ID, "kind": r.Kind})
-	return a.appendTx(ctx, tx, ev)
+	return a.appendTx(ctx, tx, append(extra, ev)...)
 }
 
 // proposeChange files a change request for an effective archive.
