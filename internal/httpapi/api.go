@@ -24,9 +24,6 @@ import (
 	"github.com/custos-cim/custos/internal/httpx"
 )
 
-//go:embed openapi.json
-var openapiDoc []byte
-
 // OpenAPI returns the API description.
 func OpenAPI() []byte { return openapiDoc }
 
