@@ -13,14 +13,18 @@ type RequestKind string
 
 // Request kinds.
 const (
-	KindOnboarding RequestKind = "onboarding"      // a draft archive becomes effective (R-A10)
-	KindChange     RequestKind = "customer_change" // an edit of an effective archive (R-B1)
-	KindAccess     RequestKind = "access"          // time-limited access to an archive (R-C1–R-C3)
-	KindPaperLoan  RequestKind = "paper_loan"      // lending a protected customer's paper file (R-H1)
+	KindOnboarding  RequestKind = "onboarding"      // a draft archive becomes effective (R-A10)
+	KindChange      RequestKind = "customer_change" // an edit of an effective archive (R-B1)
+	KindAccess      RequestKind = "access"          // time-limited access to an archive (R-C1–R-C3)
+	KindPaperLoan   RequestKind = "paper_loan"      // lending a protected customer's paper file (R-H1)
+	KindCorrection  RequestKind = "correction"      // a customer asks to correct their own data (R-B5)
+	KindExport      RequestKind = "export"          // data leaving for an outside party (R-C7)
+	KindHoldRelease RequestKind = "hold_release"    // releasing a legal hold (R-F2)
+	KindDestruction RequestKind = "destruction"     // destroying a batch of due records (R-F3), dual control
 )
 
 // RequestKinds lists the kinds in display order.
-var RequestKinds = []RequestKind{KindOnboarding, KindChange, KindAccess, KindPaperLoan}
+var RequestKinds = []RequestKind{KindOnboarding, KindChange, KindAccess, KindPaperLoan, KindCorrection, KindExport, KindHoldRelease, KindDestruction}
 
 // RequestState is where a request stands.
 type RequestState string
@@ -92,6 +96,10 @@ var DefaultApprovalRules = []ApprovalRule{
 	{Kind: KindChange, Roles: []Role{RoleManager, RoleGeneralManager}, Scope: ScopeUnit, Required: 1, TTL: Duration(14 * 24 * time.Hour)},
 	{Kind: KindAccess, Roles: []Role{RoleGeneralManager}, Scope: ScopeAny, Required: 1, TTL: Duration(7 * 24 * time.Hour)},
 	{Kind: KindPaperLoan, Roles: []Role{RoleManager, RoleGeneralManager}, Scope: ScopeUnit, Required: 1, TTL: Duration(7 * 24 * time.Hour)},
+	{Kind: KindCorrection, Roles: []Role{RoleManager, RoleGeneralManager}, Scope: ScopeUnit, Required: 1, TTL: Duration(30 * 24 * time.Hour)},
+	{Kind: KindExport, Roles: []Role{RoleCompliance, RoleGeneralManager}, Scope: ScopeAny, Required: 1, TTL: Duration(7 * 24 * time.Hour)},
+	{Kind: KindHoldRelease, Roles: []Role{RoleCompliance, RoleGeneralManager}, Scope: ScopeAny, Required: 1, TTL: Duration(30 * 24 * time.Hour)},
+	{Kind: KindDestruction, Roles: []Role{RoleCompliance, RoleGeneralManager}, Scope: ScopeAny, Required: 2, TTL: Duration(30 * 24 * time.Hour)},
 }
 
 // Validate checks a rule.

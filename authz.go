@@ -32,13 +32,25 @@ const (
 	ActHandoverManage   Action = "handover.manage" // staff handovers (R-G1)
 	ActRequestDecide    Action = "request.decide"  // approve or reject approval requests
 	ActRequestFile      Action = "request.file"    // file or withdraw approval requests
+
+	ActTxnRecord         Action = "transaction.record"    // record transactions of a customer (R-E1, R-E6)
+	ActTxnRead           Action = "transaction.read"      // read and search a customer's transactions (R-E2)
+	ActTxnProtected      Action = "transaction.protected" // read large-value records and protected customers' records (R-E4)
+	ActExportExternal    Action = "export.external"       // export to an outside party (R-C7)
+	ActAgreementManage   Action = "agreement.manage"      // confidentiality agreements with outside parties (R-C7)
+	ActRetentionManage   Action = "retention.manage"      // retention policies and closing relationships (R-F1)
+	ActHoldManage        Action = "hold.manage"           // legal holds (R-F2)
+	ActDestructionManage Action = "destruction.manage"    // destruction batches (R-F3)
+	ActBackupManage      Action = "backup.manage"         // backups, restores and drills (R-D2)
 )
 
 // CustomerActions are the actions decided against one customer.
-var CustomerActions = []Action{ActCustomerCreate, ActCustomerRead, ActCustomerUpdate, ActCustomerSearch, ActCustomerReveal, ActCustomerExport, ActCustomerPrint, ActCustomerVerify, ActCustomerBusiness}
+var CustomerActions = []Action{ActCustomerCreate, ActCustomerRead, ActCustomerUpdate, ActCustomerSearch, ActCustomerReveal, ActCustomerExport, ActCustomerPrint, ActCustomerVerify, ActCustomerBusiness,
+	ActTxnRecord, ActTxnRead, ActTxnProtected}
 
 // SystemActions are the actions that do not concern one customer.
-var SystemActions = []Action{ActAuditRead, ActAuditExport, ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage, ActPaperManage, ActHandoverManage}
+var SystemActions = []Action{ActAuditRead, ActAuditExport, ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage, ActPaperManage, ActHandoverManage,
+	ActExportExternal, ActAgreementManage, ActRetentionManage, ActHoldManage, ActDestructionManage, ActBackupManage}
 
 // NeedsPurpose reports whether an action reads customer data and so must
 // state its purpose (R-C6).
@@ -104,40 +116,57 @@ const (
 // listed is denied. Protected customers (R-C2) are never reached through a
 // subtree: they need the owner's portfolio or an explicit grant.
 var customerRules = map[Role]map[Action]reach{
-	RoleGeneralManager: {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree, ActCustomerBusiness: reachSubtree},
-	RoleManager:        {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree, ActCustomerBusiness: reachSubtree},
-	RoleAccountManager: {ActCustomerCreate: reachPortfolio, ActCustomerRead: reachPortfolio, ActCustomerUpdate: reachPortfolio, ActCustomerSearch: reachPortfolio, ActCustomerReveal: reachPortfolio, ActCustomerPrint: reachPortfolio, ActCustomerBusiness: reachPortfolio},
-	RoleButler:         {ActCustomerCreate: reachPortfolio, ActCustomerRead: reachPortfolio, ActCustomerUpdate: reachPortfolio, ActCustomerSearch: reachPortfolio, ActCustomerPrint: reachPortfolio},
-	RoleInspector:      {ActCustomerRead: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerVerify: reachSubtree},
-	RoleCompliance:     {ActCustomerRead: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree},
+	RoleGeneralManager: {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree,
+		ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree, ActCustomerBusiness: reachSubtree,
+		ActTxnRecord: reachSubtree, ActTxnRead: reachSubtree, ActTxnProtected: reachSubtree},
+	RoleManager: {ActCustomerCreate: reachSubtree, ActCustomerRead: reachSubtree, ActCustomerUpdate: reachSubtree, ActCustomerSearch: reachSubtree,
+		ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree, ActCustomerPrint: reachSubtree, ActCustomerBusiness: reachSubtree,
+		ActTxnRecord: reachSubtree, ActTxnRead: reachSubtree},
+	RoleAccountManager: {ActCustomerCreate: reachPortfolio, ActCustomerRead: reachPortfolio, ActCustomerUpdate: reachPortfolio, ActCustomerSearch: reachPortfolio,
+		ActCustomerReveal: reachPortfolio, ActCustomerPrint: reachPortfolio, ActCustomerBusiness: reachPortfolio, ActTxnRecord: reachPortfolio, ActTxnRead: reachPortfolio},
+	RoleButler: {ActCustomerCreate: reachPortfolio, ActCustomerRead: reachPortfolio, ActCustomerUpdate: reachPortfolio, ActCustomerSearch: reachPortfolio,
+		ActCustomerPrint: reachPortfolio},
+	RoleInspector: {ActCustomerRead: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerVerify: reachSubtree},
+	RoleCompliance: {ActCustomerRead: reachSubtree, ActCustomerSearch: reachSubtree, ActCustomerReveal: reachSubtree, ActCustomerExport: reachSubtree,
+		ActCustomerPrint: reachSubtree, ActTxnRead: reachSubtree, ActTxnProtected: reachSubtree},
 }
 
 // systemRules lists which roles may take each action that concerns no single customer.
 var systemRules = map[Action][]Role{
-	ActAuditRead:       {RoleAuditor, RoleCompliance},
-	ActAuditExport:     {RoleAuditor},
-	ActUserAdmin:       {RoleAdmin},
-	ActOrgAdmin:        {RoleAdmin},
-	ActSettingsAdmin:   {RoleAdmin},
-	ActGrantManage:     {RoleGeneralManager, RoleAdmin},
-	ActPortfolioManage: {RoleManager, RoleGeneralManager, RoleAdmin},
-	ActPaperManage:     {RoleCustodian, RoleManager, RoleGeneralManager},
-	ActHandoverManage:  {RoleManager, RoleGeneralManager, RoleAdmin},
+	ActAuditRead:         {RoleAuditor, RoleCompliance},
+	ActAuditExport:       {RoleAuditor},
+	ActUserAdmin:         {RoleAdmin},
+	ActOrgAdmin:          {RoleAdmin},
+	ActSettingsAdmin:     {RoleAdmin},
+	ActGrantManage:       {RoleGeneralManager, RoleAdmin},
+	ActPortfolioManage:   {RoleManager, RoleGeneralManager, RoleAdmin},
+	ActPaperManage:       {RoleCustodian, RoleManager, RoleGeneralManager},
+	ActHandoverManage:    {RoleManager, RoleGeneralManager, RoleAdmin},
+	ActExportExternal:    {RoleCompliance, RoleGeneralManager},
+	ActAgreementManage:   {RoleCompliance, RoleAdmin},
+	ActRetentionManage:   {RoleCompliance, RoleAdmin},
+	ActHoldManage:        {RoleCompliance},
+	ActDestructionManage: {RoleCompliance},
+	ActBackupManage:      {RoleAdmin},
 }
 
 // systemActorActions is what background jobs and the demo seeder may do.
-var systemActorActions = []Action{ActCustomerCreate, ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActPortfolioManage, ActGrantManage}
+var systemActorActions = []Action{ActCustomerCreate, ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActPortfolioManage, ActGrantManage,
+	ActTxnRecord, ActRetentionManage, ActBackupManage}
 
 // tokenScopes maps an API token scope to the actions it covers.
 var tokenScopes = map[string][]Action{
-	"customers:read":   {ActCustomerRead, ActCustomerSearch, ActCustomerReveal, ActCustomerPrint},
-	"customers:write":  {ActCustomerCreate, ActCustomerUpdate, ActCustomerVerify, ActCustomerBusiness, ActRequestFile},
-	"requests:decide":  {ActRequestDecide},
-	"customers:export": {ActCustomerExport},
-	"audit:read":       {ActAuditRead, ActAuditExport},
-	"admin":            {ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage},
-	"paper:manage":     {ActPaperManage},
-	"handovers:manage": {ActHandoverManage},
+	"customers:read":     {ActCustomerRead, ActCustomerSearch, ActCustomerReveal, ActCustomerPrint},
+	"customers:write":    {ActCustomerCreate, ActCustomerUpdate, ActCustomerVerify, ActCustomerBusiness, ActRequestFile},
+	"requests:decide":    {ActRequestDecide},
+	"customers:export":   {ActCustomerExport, ActExportExternal},
+	"transactions:read":  {ActTxnRead, ActTxnProtected},
+	"transactions:write": {ActTxnRecord},
+	"records:manage":     {ActAgreementManage, ActRetentionManage, ActHoldManage, ActDestructionManage, ActBackupManage},
+	"audit:read":         {ActAuditRead, ActAuditExport},
+	"admin":              {ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage},
+	"paper:manage":       {ActPaperManage},
+	"handovers:manage":   {ActHandoverManage},
 }
 
 // TokenScopes lists the scopes an API token can carry.
@@ -339,7 +368,7 @@ func (g Grant) ActiveAt(t time.Time) bool {
 }
 
 // GrantableActions are the actions a grant may carry.
-var GrantableActions = []Action{ActCustomerRead, ActCustomerReveal, ActCustomerUpdate, ActCustomerPrint, ActCustomerExport}
+var GrantableActions = []Action{ActCustomerRead, ActCustomerReveal, ActCustomerUpdate, ActCustomerPrint, ActCustomerExport, ActTxnRead, ActTxnProtected}
 
 // Purpose is one stated reason for reading customer data (R-C6).
 type Purpose struct {
