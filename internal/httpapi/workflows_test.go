@@ -270,7 +270,7 @@ func walkMakerChecker(t *testing.T, f *apptest.Fixture, c *client) {
 	rule["kind"] = "access"
 	c.do("admin", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 422, "kind differs from the path")
 	delete(rule, "kind")
-	c.do("admin", "PUT", "/api/v1/approval-rules/destruction", "", rule).expect(t, 422, "an unknown kind")
+	c.do("admin", "PUT", "/api/v1/approval-rules/teleport", "", rule).expect(t, 422, "an unknown kind")
 	rule["required"] = 0
 	c.do("admin", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 422, "no approvers")
 
