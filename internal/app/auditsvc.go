@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/custos-cim/custos"
+	"github.com/custos-cim/custos/internal/csvx"
 )
 
 // AuditQuery is an auditor's search: by user, customer, action and time.
@@ -62,9 +63,9 @@ func (a *App) ExportAudit(ctx context.Context, actor custos.Actor, q AuditQuery,
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"seq", "at", "actor_id", "actor", "role", "org_id", "action", "target_type", "target_ref", "purpose", "outcome", "reason", "client_addr", "request_id", "via", "detail", "hash"})
 	for _, e := range out {
-		cw.Write([]string{strconv.FormatInt(e.Seq, 10), e.At.Format(time.RFC3339Nano), strconv.FormatInt(e.ActorID, 10), e.Actor, e.Role,
+		cw.Write(csvx.Row(strconv.FormatInt(e.Seq, 10), e.At.Format(time.RFC3339Nano), strconv.FormatInt(e.ActorID, 10), e.Actor, e.Role,
 			strconv.FormatInt(e.OrgID, 10), e.Action, e.TargetType, e.TargetRef, e.Purpose, string(e.Outcome), e.Reason, e.ClientAddr,
-			e.RequestID, e.Via, e.Detail, hex.EncodeToString(e.Hash)})
+			e.RequestID, e.Via, e.Detail, hex.EncodeToString(e.Hash)))
 	}
 	cw.Flush()
 	return len(out), cw.Error()

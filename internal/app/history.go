@@ -2,11 +2,15 @@ package app
 
 import (
 	"context"
+	"encoding/csv"
+	"io"
+	"strconv"
 	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/custos-cim/custos"
+	"github.com/custos-cim/custos/internal/csvx"
 )
 
 // Versions lists the approved versions of an archive: who asked, who
@@ -181,4 +185,29 @@ func (a *App) BorrowingRegister(ctx context.Context, actor custos.Actor, custome
 		return nil, err
 	}
 	return out, nil
+}
+
+// WriteRegisterCSV writes a borrowing register as CSV (R-C3), safe to open
+// in a spreadsheet.
+func WriteRegisterCSV(w io.Writer, es []RegisterEntry) error {
+	ts := func(t *time.Time) string {
+		if t == nil {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	id := func(n int64) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"kind", "user_id", "username", "action", "purpose", "reason", "at", "approved_by", "until", "returned_at", "via"})
+	for _, e := range es {
+		at := e.At
+		cw.Write(csvx.Row(e.Kind, id(e.UserID), e.Username, e.Action, e.Purpose, e.Reason, ts(&at), id(e.ApprovedBy), ts(e.Until), ts(e.ReturnedAt), e.Via))
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -2,11 +2,8 @@ package httpapi
 
 import (
 	"bytes"
-	"encoding/csv"
 	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
@@ -128,50 +125,14 @@ func (api *API) borrowingRegister(w http.ResponseWriter, r *http.Request, a cust
 		httpx.WriteJSON(w, http.StatusOK, map[string]any{"entries": out})
 		return nil
 	}
-	body, err := registerCSV(out)
-	if err != nil {
+	var body bytes.Buffer
+	if err := app.WriteRegisterCSV(&body, out); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="register-`+fileID(id)+`.csv"`)
-	w.Write(body)
+	w.Write(body.Bytes())
 	return nil
-}
-
-// registerCSV writes register entries with the columns of the web export.
-// Free text (a reason, a purpose) is escaped so that a spreadsheet never
-// runs it as a formula.
-func registerCSV(es []app.RegisterEntry) ([]byte, error) {
-	ts := func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
-	id := func(n int64) string {
-		if n == 0 {
-			return ""
-		}
-		return strconv.FormatInt(n, 10)
-	}
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	cw.Write([]string{"kind", "user_id", "username", "action", "purpose", "reason", "at", "approved_by", "until", "returned_at", "via"})
-	for _, e := range es {
-		at := e.At
-		cw.Write([]string{e.Kind, id(e.UserID), csvText(e.Username), csvText(e.Action), csvText(e.Purpose), csvText(e.Reason), ts(&at),
-			id(e.ApprovedBy), ts(e.Until), ts(e.ReturnedAt), csvText(e.Via)})
-	}
-	cw.Flush()
-	return buf.Bytes(), cw.Error()
-}
-
-// csvText quotes a cell that a spreadsheet would take for a formula.
-func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // fileID keeps an id usable in a file name.

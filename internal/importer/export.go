@@ -7,18 +7,14 @@ import (
 	"errors"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
+	"github.com/custos-cim/custos/internal/csvx"
 )
 
 // exportPageSize is the page Export asks SearchCustomers for (its maximum).
 const exportPageSize = 200
-
-// formulaStart are the first characters that make a spreadsheet treat a
-// cell as a formula.
-const formulaStart = "=+-@\t\r"
 
 // Export writes the customers matching filter that the actor may see, in
 // CSV or JSON Lines (format CSV or JSONL), and returns how many it wrote.
@@ -92,7 +88,7 @@ func Export(ctx context.Context, a *app.App, actor custos.Actor, w io.Writer, fo
 		write = func(c *custos.Customer, in *custos.CustomerInput) error {
 			rec[0] = c.ArchiveNo
 			for i, col := range cols {
-				rec[i+1] = escapeCell(col.get(in))
+				rec[i+1] = csvx.Cell(col.get(in))
 			}
 			return cw.Write(rec)
 		}
@@ -171,12 +167,4 @@ func exportColumns(ctx context.Context, a *app.App) ([]column, error) {
 		cols = append(cols, custom(k))
 	}
 	return cols, nil
-}
-
-// escapeCell keeps spreadsheets from evaluating a cell as a formula.
-func escapeCell(s string) string {
-	if s != "" && strings.ContainsRune(formulaStart, rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -48,6 +48,7 @@ import (
 	"sync/atomic"
 
 	"github.com/custos-cim/custos"
+	"github.com/custos-cim/custos/internal/csvx"
 	"github.com/custos-cim/custos/internal/app"
 	"github.com/custos-cim/custos/internal/idcard"
 )
@@ -514,7 +515,7 @@ func (s *csvSource) next() (*row, error) {
 		rw := &row{line: line}
 		blank := true
 		for i, cell := range rec {
-			cell = unescapeCell(strings.TrimSpace(cell))
+			cell = csvx.Uncell(strings.TrimSpace(cell))
 			if cell == "" {
 				continue
 			}
@@ -530,14 +531,6 @@ func (s *csvSource) next() (*row, error) {
 	}
 }
 
-// unescapeCell undoes escapeCell of Export: a quote before a formula
-// character was added there to stop spreadsheets from running the cell.
-func unescapeCell(s string) string {
-	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune(formulaStart, rune(s[1])) {
-		return s[1:]
-	}
-	return s
-}
 
 // jsonRecord is one JSON line: an input, plus the archive number an export
 // writes (ignored on import).

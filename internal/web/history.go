@@ -2,13 +2,11 @@ package web
 
 import (
 	"bytes"
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
@@ -199,25 +197,8 @@ func (s *server) registerCSV(w http.ResponseWriter, r *http.Request, p *page) {
 		s.fail(w, r, p, err)
 		return
 	}
-	ts := func(t *time.Time) string {
-		if t == nil {
-			return ""
-		}
-		return t.UTC().Format(time.RFC3339)
-	}
 	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	cw.Write([]string{"kind", "user_id", "username", "action", "purpose", "reason", "at", "approved_by", "until", "returned_at", "via"})
-	for _, e := range es {
-		at := e.At
-		approved := ""
-		if e.ApprovedBy != 0 {
-			approved = strconv.FormatInt(e.ApprovedBy, 10)
-		}
-		cw.Write([]string{e.Kind, strconv.FormatInt(e.UserID, 10), e.Username, e.Action, e.Purpose, e.Reason, ts(&at), approved, ts(e.Until), ts(e.ReturnedAt), e.Via})
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if err := app.WriteRegisterCSV(&buf, es); err != nil {
 		s.fail(w, r, p, err)
 		return
 	}
