@@ -476,3 +476,28 @@ func (a *App) Portfolio(ctx context.Context, actor custos.Actor, userID int64) (
 	out, err := a.db.Reader().Portfolio(ctx, userID)
 	return out, internal("portfolio", err)
 }
+
+// StaffNames returns the usernames and display names of colleagues, for
+// showing who asked, approved, lent or signed. Names of staff are internal
+// data (C1), open to every member of staff; nothing else about them is.
+func (a *App) StaffNames(ctx context.Context, actor custos.Actor, ids []int64) (map[int64]*custos.User, error) {
+	if actor.Kind != custos.ActorUser || actor.UserID == 0 {
+		return nil, custos.Errorf(custos.EForbidden, "无此操作权限", "not allowed")
+	}
+	out := make(map[int64]*custos.User, len(ids))
+	rd := a.db.Reader()
+	for _, id := range ids {
+		if _, done := out[id]; done || id == 0 {
+			continue
+		}
+		u, err := rd.User(ctx, id)
+		if errors.Is(err, custos.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, internal("staff names", err)
+		}
+		out[id] = &custos.User{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, OrgID: u.OrgID}
+	}
+	return out, nil
+}

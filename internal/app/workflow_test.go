@@ -404,3 +404,14 @@ func pdftotext(t *testing.T, pdf []byte) string {
 	}
 	return string(out)
 }
+
+func TestStaffNamesForEveryColleague(t *testing.T) {
+	f := apptest.New(t, sqltest.OpenSQLite(t))
+	names, err := f.App.StaffNames(ctx, f.Actor("am_bj01"), []int64{f.Users["gm"].ID, 9999})
+	if err != nil || names[f.Users["gm"].ID].Username != "gm" || names[9999] != nil {
+		t.Fatalf("%v %+v", err, names)
+	}
+	if _, err := f.App.StaffNames(ctx, custos.SystemActor("x"), nil); err == nil {
+		t.Fatal("only staff may ask")
+	}
+}
