@@ -3,10 +3,10 @@ package app
 import (
 	"context"
 	"encoding/csv"
-	"io"
-	"strconv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strconv"
 	"time"
 
 	"github.com/custos-cim/custos"

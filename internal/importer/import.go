@@ -48,8 +48,8 @@ import (
 	"sync/atomic"
 
 	"github.com/custos-cim/custos"
-	"github.com/custos-cim/custos/internal/csvx"
 	"github.com/custos-cim/custos/internal/app"
+	"github.com/custos-cim/custos/internal/csvx"
 	"github.com/custos-cim/custos/internal/idcard"
 )
 
@@ -530,7 +530,6 @@ func (s *csvSource) next() (*row, error) {
 		return rw, nil
 	}
 }
-
 
 // jsonRecord is one JSON line: an input, plus the archive number an export
 // writes (ignored on import).
