@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go test -count=1 -timeout 20m ./...
-go test -count=1 -race -timeout 20m ./internal/audit/ ./internal/seal/ ./internal/sqlstore/... ./internal/auth/ .
+go test -count=1 -race -timeout 20m ./internal/audit/ ./internal/seal/ ./internal/sqlstore/... ./internal/auth/ ./internal/jobs/ ./internal/backup/ .

@@ -102,6 +102,8 @@ func commands() []command {
 		{"audit", "audit trail: audit verify, audit checkpoint", cmdAudit},
 		{"keys", "key management: keys status, keys rotate, keys retire", cmdKeys},
 		{"request", "approval requests: request list, request approve ID, request reject ID", cmdRequest},
+		{"backup", "encrypted backups: backup create FILE, backup restore FILE, backup drill FILE, backup show FILE", cmdBackup},
+		{"jobs", "the scheduler: jobs list (schedule and recent runs)", cmdJobs},
 	}
 }
 

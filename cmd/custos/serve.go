@@ -13,6 +13,7 @@ import (
 	"github.com/custos-cim/custos/internal/demo"
 	"github.com/custos-cim/custos/internal/httpapi"
 	"github.com/custos-cim/custos/internal/httpx"
+	"github.com/custos-cim/custos/internal/jobs"
 	"github.com/custos-cim/custos/internal/web"
 )
 
@@ -22,7 +23,11 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	withDemo := fs.Bool("demo", false, "on an empty store, create demo organisations, users and customers")
 	tlsCert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
 	tlsKey := fs.String("tls-key", "", "TLS private key file (PEM)")
+	sb := backupScheduleFlags(fs)
 	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	if err := sb.check(); err != nil {
 		return err
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
@@ -68,7 +73,24 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	}
 	bg, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go e.app.RunBackground(bg)
+	var extra []jobs.Job
+	if j, ok := sb.job(e); ok {
+		extra = append(extra, j)
+		log.Info("scheduled backups", "dir", sb.dir, "every", sb.every, "keep", sb.keep, "keep_days", sb.keepDays, "include_keys", sb.includeKeys)
+	}
+	bgDone := make(chan struct{})
+	go func() {
+		defer close(bgDone)
+		e.app.RunBackground(bg, extra...)
+	}()
+	// Jobs in progress record their outcome before the store closes.
+	defer func() {
+		cancel()
+		select {
+		case <-bgDone:
+		case <-time.After(30 * time.Second):
+		}
+	}()
 	scheme := "http"
 	if useTLS {
 		scheme = "https"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/audit"
+	"github.com/custos-cim/custos/internal/jobs"
 	"github.com/custos-cim/custos/internal/pdfdoc"
 	"github.com/custos-cim/custos/internal/seal"
 	"github.com/custos-cim/custos/internal/sqlstore"
@@ -164,34 +165,47 @@ func (a *App) requirePurpose(ctx context.Context, actor custos.Actor, act custos
 		custos.Errorf(custos.EPurposeRequired, "查询目的 %q 不在允许列表中", "purpose %q is not on the list of allowed purposes", actor.Purpose))
 }
 
-// RunBackground runs the periodic housekeeping of a server until ctx ends:
-// time-based audit checkpoints, the purge of expired sessions, the expiry of
-// requests left pending, and (daily) reminders for overdue paper files.
-func (a *App) RunBackground(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	var reminded time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.CheckpointIfDue(ctx); err != nil {
-				a.log.Error("audit checkpoint", "err", err)
-			}
-			if _, err := a.PurgeSessions(ctx); err != nil {
-				a.log.Error("session purge", "err", err)
-			}
-			if _, err := a.ExpireRequests(ctx); err != nil {
-				a.log.Error("request expiry", "err", err)
-			}
-			if now := a.clock.Now(); now.Sub(reminded) >= 24*time.Hour {
-				if _, err := a.RemindOverdue(ctx); err != nil {
-					a.log.Error("overdue reminders", "err", err)
-				}
-				reminded = now
-			}
-		}
+// RunBackground runs the server's periodic jobs (Jobs, plus extra, such
+// as scheduled backups) until ctx ends. Servers sharing one database run
+// each due job once between them (see package jobs).
+func (a *App) RunBackground(ctx context.Context, extra ...jobs.Job) {
+	a.Scheduler(extra...).Run(ctx)
+}
+
+// Scheduler returns a scheduler of Jobs plus extra on the services' store
+// and clock.
+func (a *App) Scheduler(extra ...jobs.Job) *jobs.Scheduler {
+	s := jobs.New(a.db, a.clock, jobs.Options{Log: a.log})
+	s.Add(a.Jobs()...)
+	s.Add(extra...)
+	return s
+}
+
+// JobRunsKept is how long the scheduler's run records are kept.
+const JobRunsKept = 90 * 24 * time.Hour
+
+// Jobs are the periodic housekeeping jobs of a server, one line each:
+// time-based audit checkpoints, the purge of expired sessions, the expiry
+// of requests left pending, daily reminders for overdue paper files, and
+// the purge of old run records. Their messages are counts, never personal
+// data.
+func (a *App) Jobs() []jobs.Job {
+	return []jobs.Job{
+		{Name: "audit.checkpoint", Every: time.Minute, Run: func(ctx context.Context) (string, error) { return "", a.CheckpointIfDue(ctx) }},
+		{Name: "sessions.purge", Every: time.Minute, Run: count("sessions purged", a.PurgeSessions)},
+		{Name: "requests.expire", Every: time.Minute, Run: count("requests expired", a.ExpireRequests)},
+		{Name: "paper.remind_overdue", Every: 24 * time.Hour, Run: count("reminders sent", a.RemindOverdue)},
+		{Name: "jobs.purge_runs", Every: 24 * time.Hour, Run: count("run records purged", func(ctx context.Context) (int64, error) {
+			return a.db.PurgeJobRuns(ctx, a.clock.Now().Add(-JobRunsKept))
+		})},
+	}
+}
+
+// count adapts a function that reports how many things it did into a job.
+func count[N int | int64](what string, fn func(context.Context) (N, error)) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		n, err := fn(ctx)
+		return fmt.Sprintf("%d %s", n, what), err
 	}
 }
 

@@ -73,16 +73,26 @@ func (db *DB) ensureMigrationTable(ctx context.Context) error {
 // Migrate applies every pending migration, each in its own transaction, and
 // returns the names applied. Concurrent servers on one PostgreSQL database
 // serialise on an advisory lock.
-func (db *DB) Migrate(ctx context.Context) ([]string, error) {
+func (db *DB) Migrate(ctx context.Context) ([]string, error) { return db.MigrateTo(ctx, 0) }
+
+// MigrateTo is Migrate up to and including version (0: all). A restore uses
+// it to build the schema a backup was taken at before loading its rows.
+func (db *DB) MigrateTo(ctx context.Context, version int) ([]string, error) {
 	all, err := db.migrations()
 	if err != nil {
 		return nil, err
+	}
+	if version > len(all) {
+		return nil, fmt.Errorf("schema version %d is newer than this binary (%d): upgrade custos", version, len(all))
 	}
 	if err := db.ensureMigrationTable(ctx); err != nil {
 		return nil, fmt.Errorf("migrations table: %w", err)
 	}
 	var applied []string
 	for _, m := range all {
+		if version > 0 && m.version > version {
+			break
+		}
 		done := false
 		err := db.Write(ctx, func(tx *Tx) error {
 			if db.dialect == Postgres {
