@@ -41,8 +41,19 @@ type Route struct {
 	handler         func(*API, http.ResponseWriter, *http.Request, custos.Actor) error
 }
 
-// Routes lists every endpoint: the whole API surface in one place.
+// Routes lists every endpoint: the whole API surface, one group per area.
 func Routes() []Route {
+	var all []Route
+	for _, group := range [][]Route{
+		coreRoutes(),
+	} {
+		all = append(all, group...)
+	}
+	return all
+}
+
+// coreRoutes are the archive, workflow, administration and audit endpoints.
+func coreRoutes() []Route {
 	return []Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, handler: (*API).health},
 		{Method: "GET", Pattern: "/api/v1/openapi.json", Public: true, handler: (*API).openapi},
