@@ -62,13 +62,15 @@ func (a Action) NeedsPurpose() bool {
 	return false
 }
 
-// ActorKind tells staff from the system's own jobs.
+// ActorKind tells staff from the system's own jobs and from customers
+// signed in to the self-service portal.
 type ActorKind string
 
 // Actor kinds.
 const (
-	ActorUser   ActorKind = "user"
-	ActorSystem ActorKind = "system"
+	ActorUser     ActorKind = "user"
+	ActorSystem   ActorKind = "system"
+	ActorCustomer ActorKind = "customer" // a customer in the self-service portal (R-B5, R-E3)
 )
 
 // Actor is who performs a request, with the context the audit trail records.
@@ -84,6 +86,8 @@ type Actor struct {
 	ClientAddr string   // remote address, for the audit trail
 	RequestID  string   // request id, for the audit trail
 	Scopes     []string // an API token's scopes; nil means everything the role allows
+	// CustomerID is the customer an ActorCustomer is: the only record it may reach.
+	CustomerID string
 }
 
 // SystemActor is the identity of a background job or the demo seeder. It may
@@ -208,6 +212,9 @@ type CustomerACL struct {
 	InPortfolio bool
 	// Granted lists the actions of the actor's active grants on this customer.
 	Granted []Action
+	// Restricted: the relationship has ended (the archive is closed); until
+	// destruction only storage, legal and audit reads remain (PIPL Art. 47).
+	Restricted bool
 }
 
 // Decision is the outcome of a permission check. Reason is a stable code for
@@ -243,12 +250,17 @@ func Decide(a Actor, act Action, t CustomerACL) Decision {
 	if !a.scopeAllows(act) {
 		return deny(DenyTokenScope)
 	}
+	if t.Restricted && !restrictedAllows(a, act) {
+		return deny(DenyRestricted)
+	}
 	switch a.Kind {
 	case ActorSystem:
 		if slices.Contains(systemActorActions, act) {
 			return allow(ReasonSystem)
 		}
 		return deny(DenyRole)
+	case ActorCustomer:
+		return decideSelf(a, act, t)
 	case ActorUser:
 	default:
 		return deny(DenyUnknownActor)
@@ -288,6 +300,36 @@ func Decide(a Actor, act Action, t CustomerACL) Decision {
 	return deny(DenyRole)
 }
 
+// SelfServiceActions are all a customer may do in the self-service portal,
+// and only on their own record (R-B5, R-E3): read the profile (masked),
+// print a statement, read their transactions (large-value ones included:
+// R-E4 protects records from staff, not from their customer) and file a
+// correction request. Everything else — reveal, update, export, search —
+// is denied.
+var SelfServiceActions = []Action{ActCustomerRead, ActCustomerPrint, ActTxnRead, ActTxnProtected, ActRequestFile}
+
+// Self-service decision reasons.
+const (
+	ReasonSelf  = "self"
+	DenyNotSelf = "not_own_record"
+)
+
+// decideSelf is Decide for a customer actor: the customer's own record, a
+// self-service action, nothing else. Grants, portfolios and units never
+// apply to customers.
+func decideSelf(a Actor, act Action, t CustomerACL) Decision {
+	if a.CustomerID == "" {
+		return deny(DenyUnknownActor)
+	}
+	if t.CustomerID != a.CustomerID {
+		return deny(DenyNotSelf)
+	}
+	if !slices.Contains(SelfServiceActions, act) {
+		return deny(DenyRole)
+	}
+	return allow(ReasonSelf)
+}
+
 // Allowed decides an action that concerns no single customer.
 func Allowed(a Actor, act Action) Decision {
 	if !a.scopeAllows(act) {
@@ -319,6 +361,9 @@ type Scope struct {
 	Grants bool
 	// All is for system actors only.
 	All bool
+	// HideRestricted leaves out closed customers: the actor's purpose is
+	// not one for which restricted customers may be read (Decide agrees).
+	HideRestricted bool
 }
 
 // None reports whether the scope can match nothing.
@@ -329,13 +374,14 @@ func SearchScope(a Actor, act Action) Scope {
 	if !a.scopeAllows(act) {
 		return Scope{}
 	}
+	hide := !restrictedAllows(a, act)
 	if a.Kind == ActorSystem {
-		return Scope{All: slices.Contains(systemActorActions, act)}
+		return Scope{All: slices.Contains(systemActorActions, act), HideRestricted: hide}
 	}
 	if a.Kind != ActorUser || a.UserID == 0 || !a.Role.Valid() {
 		return Scope{}
 	}
-	s := Scope{UserID: a.UserID, Grants: true}
+	s := Scope{UserID: a.UserID, Grants: true, HideRestricted: hide}
 	switch customerRules[a.Role][act] {
 	case reachPortfolio:
 		s.Portfolio = true

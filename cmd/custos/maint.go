@@ -21,7 +21,7 @@ import (
 
 func cmdCustomer(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError{"usage: custos customer import FILE [--as USER] | custos customer export [--as USER] [--format csv|jsonl] [--out FILE]"}
+		return usageError{"usage: custos customer import FILE [--as USER] | custos customer export --as USER --out FILE [--reveal]"}
 	}
 	switch args[0] {
 	case "import":
@@ -118,40 +118,10 @@ func customerImport(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
+// customerExport is `export create --kind customers`: the list of what the
+// user may export, as an encrypted archive with a one-time password (R-C8).
 func customerExport(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("customer export", flag.ContinueOnError)
-	as := fs.String("as", "", "export as this user (required: exports are read by a person with a purpose)")
-	purpose := fs.String("purpose", "service", "purpose of the export")
-	format := fs.String("format", "csv", "csv or jsonl")
-	out := fs.String("out", "", "output file (default: standard output)")
-	if err := e.parse(fs, args); err != nil {
-		return err
-	}
-	if *as == "" {
-		return usageError{"--as USER is required: an export is read by a named person"}
-	}
-	if err := e.open(ctx, true, nil); err != nil {
-		return err
-	}
-	actor, err := e.actorFor(ctx, *as, *purpose)
-	if err != nil {
-		return err
-	}
-	w := e.stdout
-	if *out != "" {
-		f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w = f
-	}
-	n, err := importer.Export(ctx, e.app, actor, w, *format, custos.CustomerFilter{})
-	if err != nil {
-		return describe(err)
-	}
-	fmt.Fprintf(e.stderr, "exported %d customers (masked)\n", n)
-	return nil
+	return exportCreate(ctx, e, args, custos.ExportCustomers)
 }
 
 func cmdAudit(ctx context.Context, e *env, args []string) error {

@@ -98,12 +98,19 @@ func commands() []command {
 		{"migrate", "apply database migrations", cmdMigrate},
 		{"user", "manage users: user add", cmdUser},
 		{"token", "manage API tokens: token create", cmdToken},
-		{"customer", "bulk customer data: customer import FILE, customer export", cmdCustomer},
+		{"customer", "bulk customer data: customer import FILE, customer export --out FILE (encrypted)", cmdCustomer},
 		{"audit", "audit trail: audit verify, audit checkpoint", cmdAudit},
 		{"keys", "key management: keys status, keys rotate, keys retire", cmdKeys},
 		{"request", "approval requests: request list, request approve ID, request reject ID", cmdRequest},
 		{"backup", "encrypted backups: backup create FILE, backup restore FILE, backup drill FILE, backup show FILE", cmdBackup},
 		{"jobs", "the scheduler: jobs list (schedule and recent runs)", cmdJobs},
+		{"portal", "customer self-service: portal enable --customer ARCHIVE_NO, portal disable", cmdPortal},
+		{"txn", "transaction records: txn import FILE, txn search", cmdTxn},
+		{"export", "encrypted exports: export create, export generate ID, export list", cmdExport},
+		{"agreement", "confidentiality agreements with outside parties: agreement add, list, revoke ID", cmdAgreement},
+		{"retention", "retention: retention due [--dry-run], retention close, retention policy", cmdRetention},
+		{"hold", "legal holds: hold place, hold release ID, hold list", cmdHold},
+		{"destruction", "secure destruction: destruction create, execute ID --witness U, certificate ID, list", cmdDestruction},
 	}
 }
 

@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/custos-cim/custos/internal/app"
 	"github.com/custos-cim/custos/internal/demo"
 	"github.com/custos-cim/custos/internal/httpapi"
 	"github.com/custos-cim/custos/internal/httpx"
 	"github.com/custos-cim/custos/internal/jobs"
+	"github.com/custos-cim/custos/internal/portal"
 	"github.com/custos-cim/custos/internal/web"
 )
 
@@ -58,6 +60,12 @@ func cmdServe(ctx context.Context, e *env, args []string) error {
 	mux.Handle("/api/", api)
 	mux.Handle("/healthz", api)
 	mux.Handle("/", web.New(e.app, web.Options{Secure: useTLS, Log: log}))
+	mux.Handle(portal.Prefix, portal.New(e.app, portal.Options{Secure: useTLS, Log: log})) // customer self-service (R-B5, R-E3)
+	if e.cfg.SMTP != "" {
+		if s, err := app.NewSMTPOTPSender(e.cfg.SMTP); err == nil {
+			e.app.SetOTPSender(s) // one-time portal login codes by e-mail
+		}
+	}
 	srv := &http.Server{
 		Addr:              *listen,
 		Handler:           httpx.Wrap(mux, httpx.Options{TLS: useTLS, Log: log}),

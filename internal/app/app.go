@@ -34,6 +34,8 @@ type Config struct {
 	CheckpointInterval time.Duration // …or every T, whichever comes first
 	AuditBatch         int           // maximum events per group commit
 	RefCacheTTL        time.Duration // how long reference data (purposes, taxonomies, fields) is cached
+	ExportKeep         time.Duration // how long an encrypted export file is kept for download (R-C8)
+	ExportWorkFactor   int           // scrypt cost (log2 N) of export passwords; 0 is age's default
 }
 
 // DefaultConfig returns the production defaults.
@@ -48,6 +50,7 @@ func DefaultConfig() Config {
 		CheckpointInterval: 5 * time.Minute,
 		AuditBatch:         512,
 		RefCacheTTL:        30 * time.Second,
+		ExportKeep:         24 * time.Hour,
 	}
 }
 
@@ -62,6 +65,7 @@ type App struct {
 	limits *limiter
 
 	notifier Notifier
+	otp      OTPSender // one-time login codes of the customer portal
 	pdf      *pdfdoc.Renderer
 
 	mu  sync.Mutex
@@ -193,8 +197,12 @@ func (a *App) Jobs() []jobs.Job {
 	return []jobs.Job{
 		{Name: "audit.checkpoint", Every: time.Minute, Run: func(ctx context.Context) (string, error) { return "", a.CheckpointIfDue(ctx) }},
 		{Name: "sessions.purge", Every: time.Minute, Run: count("sessions purged", a.PurgeSessions)},
+		{Name: "portal.purge", Every: time.Minute, Run: count("portal sessions and codes purged", a.PurgePortal)},
 		{Name: "requests.expire", Every: time.Minute, Run: count("requests expired", a.ExpireRequests)},
 		{Name: "paper.remind_overdue", Every: 24 * time.Hour, Run: count("reminders sent", a.RemindOverdue)},
+		{Name: "retention.scan", Every: 24 * time.Hour, Run: count("due customers filed for destruction", a.RetentionScan)},
+		{Name: "kyc.id_expiry", Every: 24 * time.Hour, Run: count("customers flagged with expired ID documents", a.IDExpiryScan)},
+		{Name: "exports.purge_files", Every: time.Hour, Run: count("export files purged", a.PurgeExportFiles)},
 		{Name: "jobs.purge_runs", Every: 24 * time.Hour, Run: count("run records purged", func(ctx context.Context) (int64, error) {
 			return a.db.PurgeJobRuns(ctx, a.clock.Now().Add(-JobRunsKept))
 		})},

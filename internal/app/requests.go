@@ -247,7 +247,7 @@ func (a *App) Request(ctx context.Context, actor custos.Actor, id int64) (*Reque
 
 func (a *App) describePayload(ctx context.Context, r *sqlstore.RequestRecord, cur *sqlstore.CustomerRecord, v *RequestView) error {
 	switch r.Kind {
-	case custos.KindChange:
+	case custos.KindChange, custos.KindCorrection:
 		var p changeProposal
 		if err := a.openPayload(r, cur.WrappedKey, &p); err != nil {
 			return internal("open request", err)
@@ -437,12 +437,20 @@ func (a *App) apply(ctx context.Context, tx *sqlstore.Tx, approver custos.Actor,
 	switch r.Kind {
 	case custos.KindChange:
 		return a.applyChange(ctx, tx, approver, r)
+	case custos.KindCorrection: // a customer's correction (R-B5), applied like a change
+		return a.applyChange(ctx, tx, approver, r)
 	case custos.KindOnboarding:
 		return a.applyOnboarding(ctx, tx, approver, r)
 	case custos.KindAccess:
 		return a.applyAccess(ctx, tx, approver, r)
 	case custos.KindPaperLoan:
 		return a.applyPaperLoan(ctx, tx, approver, r)
+	case custos.KindExport:
+		return a.applyExport(ctx, tx, approver, r)
+	case custos.KindHoldRelease:
+		return a.applyHoldRelease(ctx, tx, approver, r)
+	case custos.KindDestruction:
+		return a.applyDestruction(ctx, tx, approver, r)
 	}
 	return fmt.Errorf("no way to apply %s", r.Kind)
 }

@@ -50,6 +50,10 @@ type Result struct {
 	Users     []DemoUser `json:"users"`
 	Customers int        `json:"customers"`
 	Drafts    int        `json:"drafts"` // customers left awaiting onboarding approval
+	// Transactions recorded for the onboarded customers (R-E1).
+	Transactions int `json:"transactions"`
+	// Portal lists the customers who can sign in to the self-service portal (R-B5).
+	Portal []PortalCustomer `json:"portal"`
 }
 
 // The organisation tree (R-L2), parents first.
@@ -173,6 +177,7 @@ func Seed(ctx context.Context, a *app.App, out io.Writer) (*Result, error) {
 		}
 	}
 
+	var onboarded []*custos.Customer
 	for i, p := range plan() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -201,10 +206,19 @@ func Seed(ctx context.Context, a *app.App, out io.Writer) (*Result, error) {
 		if err := onboard(ctx, a, actorOf, c, act); err != nil {
 			return nil, fmt.Errorf("demo: onboard customer #%d: %w", i, detailed(err))
 		}
+		onboarded = append(onboarded, c)
+	}
+	if res.Transactions, err = seedTransactions(ctx, a, onboarded); err != nil {
+		return nil, fmt.Errorf("demo: transactions: %w", detailed(err))
+	}
+
+	if res.Portal, err = seedPortal(ctx, a, actorOf, onboarded); err != nil {
+		return nil, fmt.Errorf("demo: portal: %w", detailed(err))
 	}
 
 	if out != nil {
 		printUsers(out, res.Users)
+		printPortal(out, res.Portal)
 	}
 	return res, nil
 }

@@ -46,6 +46,10 @@ func Routes() []Route {
 	var all []Route
 	for _, group := range [][]Route{
 		coreRoutes(),
+		transactionRoutes(),
+		exportRoutes(),
+		retentionRoutes(),
+		portalRoutes(),
 	} {
 		all = append(all, group...)
 	}

@@ -239,7 +239,7 @@ func (tx *Tx) ACL(ctx context.Context, customerID string, userID int64, now time
 // ACLOf builds the decision facts from a loaded record and its relation to the user.
 func ACLOf(r *CustomerRecord, rel Relation) custos.CustomerACL {
 	return custos.CustomerACL{CustomerID: r.ID, OrgPath: r.OrgPath, OwnerID: r.OwnerID, Sensitivity: r.Sensitivity,
-		InPortfolio: rel.InPortfolio, Granted: rel.Granted}
+		InPortfolio: rel.InPortfolio, Granted: rel.Granted, Restricted: r.Status == custos.StatusClosed}
 }
 
 // RelationKey names a customer (and its building) whose relation to a user is wanted.
@@ -330,6 +330,11 @@ type CustomerQuery struct {
 
 // scopeSQL renders a permission scope as a WHERE fragment.
 func (tx *Tx) scopeSQL(s custos.Scope, now time.Time) (string, []any) {
+	if s.HideRestricted {
+		// Closed customers are restricted to storage, legal and audit use (R-F1).
+		w, args := tx.scopeSQL(custos.Scope{UserID: s.UserID, Portfolio: s.Portfolio, Subtree: s.Subtree, Grants: s.Grants, All: s.All}, now)
+		return "(c.status <> 'closed' AND " + w + ")", args
+	}
 	if s.All {
 		return "1=1", nil
 	}

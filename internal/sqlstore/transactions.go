@@ -990,6 +990,11 @@ type TxnQuery struct {
 // txnScopeSQL renders a permission scope over customers c, with grants of
 // the given action, as a WHERE fragment (the same rules as scopeSQL).
 func (tx *Tx) txnScopeSQL(s custos.Scope, act custos.Action, now time.Time) (string, []any) {
+	if s.HideRestricted {
+		// Closed customers are restricted to storage, legal and audit use (R-F1).
+		w, args := tx.txnScopeSQL(custos.Scope{UserID: s.UserID, Portfolio: s.Portfolio, Subtree: s.Subtree, Grants: s.Grants, All: s.All}, act, now)
+		return "(c.status <> 'closed' AND " + w + ")", args
+	}
 	if s.All {
 		return "1=1", nil
 	}

@@ -99,6 +99,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /customers/{id}/register.csv", s.customers(s.registerCSV))
 	mux.Handle("POST /customers/{id}/verifications", s.customers(s.addVerification))
 	mux.Handle("POST /customers/{id}/business", s.customers(s.addBusiness))
+	mux.Handle("GET /customers/{id}/transactions", s.customers(s.transactionsPage))
 
 	// Approval requests (R-A10, R-B1, R-C1–R-C3, R-H1).
 	mux.Handle("GET /inbox", s.authed(s.inboxPage))
@@ -130,6 +131,8 @@ func (s *server) routes() http.Handler {
 
 	mux.Handle("GET /audit", s.authed(s.auditPage))
 	mux.Handle("GET /audit/export.csv", s.authed(s.auditExport))
+	s.exportRoutes(mux)    // encrypted exports and agreements (R-C7, R-C8)
+	s.retentionRoutes(mux) // retention, legal holds and destruction (R-F1–R-F4)
 
 	mux.HandleFunc("/", s.notFoundPage)
 
