@@ -183,20 +183,19 @@ func TestDestructionEndToEnd_RF2_RF3_RF4(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bfile := filepath.Join(t.TempDir(), "before.tar.gz.age")
-		if _, err := backup.Create(ctx, db, bfile, backup.Options{Passphrase: "correct horse battery staple 2026", WorkFactor: 10,
-			KeysDir: f.Keys.Dir, CheckpointEvery: f.App.Config().CheckpointEvery, Clock: f.Clock}); err != nil {
-			t.Fatal(err)
-		}
-		// The backup is taken before any transaction is recorded: restoring
-		// month partitions of transactions into PostgreSQL is not supported
-		// by internal/backup yet.
 		for i, c := range []*custos.Customer{gone, kept} {
 			in := txnIn("T"+string(rune('1'+i)), "6222020200117766554", "2026-11-20 10:00:00", "88.00")
 			in.CounterpartyName = "对手方乙"
 			if _, _, err := f.App.RecordTransaction(ctx, f.Actor("am_bj01"), c.ID, in); err != nil {
 				t.Fatal(err)
 			}
+		}
+		// A backup holding the customer and its transactions, taken before
+		// the destruction.
+		bfile := filepath.Join(t.TempDir(), "before.tar.gz.age")
+		if _, err := backup.Create(ctx, db, bfile, backup.Options{Passphrase: "correct horse battery staple 2026", WorkFactor: 10,
+			KeysDir: f.Keys.Dir, CheckpointEvery: f.App.Config().CheckpointEvery, Clock: f.Clock}); err != nil {
+			t.Fatal(err)
 		}
 		closeCustomer(t, f, gone, "2026-11-25")
 		closeCustomer(t, f, kept, "2026-11-25")

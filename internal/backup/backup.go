@@ -73,19 +73,20 @@ var keyFiles = []string{seal.KEKFile, seal.IndexFile, seal.AuditRefFile, seal.Si
 
 // Manifest describes a backup. It holds no personal data.
 type Manifest struct {
-	Format          int                      `json:"format"`
-	Dialect         sqlstore.Dialect         `json:"dialect"`
-	CreatedAt       time.Time                `json:"created_at"`
-	SchemaVersion   int                      `json:"schema_version"`
-	AuditHead       int64                    `json:"audit_head"`
-	AuditKeyID      string                   `json:"audit_key_id,omitempty"`
-	AuditPublicKey  string                   `json:"audit_public_key,omitempty"` // base64 Ed25519: verifies the checkpoints without the keys
-	CheckpointEvery int64                    `json:"checkpoint_every"`
-	KEKVersions     []uint32                 `json:"kek_versions,omitempty"`
-	KeysIncluded    bool                     `json:"keys_included"`
-	Tables          []sqlstore.TableStat     `json:"tables"`
-	Sequences       []sqlstore.SequenceState `json:"sequences,omitempty"`
-	Parts           []Part                   `json:"parts"`
+	Format          int                       `json:"format"`
+	Dialect         sqlstore.Dialect          `json:"dialect"`
+	CreatedAt       time.Time                 `json:"created_at"`
+	SchemaVersion   int                       `json:"schema_version"`
+	AuditHead       int64                     `json:"audit_head"`
+	AuditKeyID      string                    `json:"audit_key_id,omitempty"`
+	AuditPublicKey  string                    `json:"audit_public_key,omitempty"` // base64 Ed25519: verifies the checkpoints without the keys
+	CheckpointEvery int64                     `json:"checkpoint_every"`
+	KEKVersions     []uint32                  `json:"kek_versions,omitempty"`
+	KeysIncluded    bool                      `json:"keys_included"`
+	Tables          []sqlstore.TableStat      `json:"tables"`
+	Sequences       []sqlstore.SequenceState  `json:"sequences,omitempty"`
+	Partitions      []sqlstore.PartitionState `json:"partitions,omitempty"` // PostgreSQL: created before the rows go in
+	Parts           []Part                    `json:"parts"`
 }
 
 // Part is one file of the archive after the manifest.
@@ -222,7 +223,7 @@ func Create(ctx context.Context, db *sqlstore.DB, out string, o Options) (*Manif
 			return nil, err
 		}
 	}
-	m.SchemaVersion, m.AuditHead, m.Tables, m.Sequences = stats.SchemaVersion, stats.AuditHead, stats.Tables, stats.Sequences
+	m.SchemaVersion, m.AuditHead, m.Tables, m.Sequences, m.Partitions = stats.SchemaVersion, stats.AuditHead, stats.Tables, stats.Sequences, stats.Partitions
 	parts = append(parts, keys...)
 	for _, p := range parts {
 		m.Parts = append(m.Parts, p.Part)

@@ -3,6 +3,7 @@ package backup_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -77,6 +78,9 @@ func TestBackupWhileWriting(t *testing.T) {
 		for i := 0; i < 20; i++ {
 			f.Create(t, "am_bj01", person("预存客户"))
 		}
+		// Transactions in two months: on PostgreSQL they live in monthly
+		// partitions, which the restore must create before the rows.
+		txnIDs := recordTransactions(t, f)
 
 		var (
 			mu    sync.Mutex
@@ -175,6 +179,10 @@ func TestBackupWhileWriting(t *testing.T) {
 		rep, err := ra.VerifyAudit(ctx, 2)
 		if err != nil || !rep.OK() || rep.Events != m.AuditHead {
 			t.Fatalf("restored audit chain: %+v %v (manifest head %d)", rep, err, m.AuditHead)
+		}
+		page, err := ra.SearchTransactions(ctx, withPurpose(f.Actor("am_bj01")), custos.TxnFilter{CustomerID: txnIDs[0]})
+		if err != nil || len(page.Items) != len(txnIDs)-1 {
+			t.Fatalf("restored transactions: %+v %v", page, err)
 		}
 		rf := &apptest.Fixture{App: ra, DB: rdb, Keys: f.Keys, Clock: f.Clock, Orgs: f.Orgs, Users: f.Users}
 		rf.Create(t, "am_bj01", person("恢复后客户"))
@@ -447,4 +455,40 @@ func TestScheduledBackups(t *testing.T) {
 			t.Fatalf("36 hours: %v %v", removed, err)
 		}
 	})
+}
+
+// recordTransactions makes a customer effective and verified and records
+// two transactions of it a month apart; it returns the customer's id and
+// the transactions' ids.
+func recordTransactions(t *testing.T, f *apptest.Fixture) []string {
+	t.Helper()
+	ctx := context.Background()
+	c := f.Create(t, "am_bj01", person("交易客户"))
+	err := f.DB.Write(ctx, func(tx *sqlstore.Tx) error {
+		if err := tx.SetCustomerState(ctx, c.ID, custos.StatusEffective, custos.Verified); err != nil {
+			return err
+		}
+		v := &sqlstore.VerificationRecord{}
+		v.CustomerID, v.InspectorID, v.Method, v.Passed, v.NameMatches, v.At = c.ID, f.Users["inspector_bj"].ID, custos.VerifyPublicSecurity, true, true, f.Clock.Now()
+		return tx.InsertVerification(ctx, v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{c.ID}
+	for i, when := range []time.Time{f.Clock.Now().AddDate(0, -2, 0), f.Clock.Now().AddDate(0, -1, 0)} {
+		in := custos.TransactionInput{Reference: fmt.Sprintf("BK-%d", i), Account: "6222020200112233", Time: when.Format(time.RFC3339),
+			Amount: "1200.50", Currency: "CNY", Direction: "debit", Type: "transfer", Channel: "online"}
+		tr, _, err := f.App.RecordTransaction(ctx, f.Actor("am_bj01"), c.ID, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tr.ID)
+	}
+	return ids
+}
+
+func withPurpose(a custos.Actor) custos.Actor {
+	a.Purpose = "service"
+	return a
 }

@@ -283,7 +283,7 @@ func (r *restore) postgres(ctx context.Context, db *sqlstore.DB) error {
 	for _, t := range m.Tables {
 		columns[t.Name], want[t.Name] = t.Columns, t.Rows
 	}
-	err := db.LoadPostgres(ctx, m.Sequences, func(l *sqlstore.PGLoader) error {
+	err := db.LoadPostgres(ctx, m.Sequences, m.Partitions, func(l *sqlstore.PGLoader) error {
 		return r.a.parts(ctx, func(p Part, src io.Reader) error {
 			if p.Table == "" {
 				return r.key(p, src)

@@ -50,12 +50,22 @@ type SequenceState struct {
 	IsCalled bool   `json:"is_called"`
 }
 
+// PartitionState is a partition of a PostgreSQL table in a snapshot (the
+// monthly partitions of the transactions): its rows are copied out through
+// the parent, so a restore must create it before the parent's rows go in.
+type PartitionState struct {
+	Name   string `json:"name"`
+	Parent string `json:"parent"`
+	Bound  string `json:"bound"` // pg_get_expr(relpartbound): FOR VALUES …
+}
+
 // SnapshotStats describes what a backup snapshot holds.
 type SnapshotStats struct {
 	SchemaVersion int
 	AuditHead     int64
 	Tables        []TableStat // in load order
 	Sequences     []SequenceState
+	Partitions    []PartitionState
 }
 
 // Rows returns the row counts by table name.
@@ -283,6 +293,17 @@ func (db *DB) DumpPostgres(ctx context.Context, part func(table string) (io.Writ
 			}
 			st.Sequences = append(st.Sequences, sq)
 		}
+		rows, err = tx.Query(ctx, `SELECT c.relname, p.relname, pg_get_expr(c.relpartbound, c.oid)
+			FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+			JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE n.nspname = current_schema() AND c.relispartition AND c.relkind IN ('r', 'p') ORDER BY c.relname`)
+		if err != nil {
+			return err
+		}
+		st.Partitions, err = pgx.CollectRows(rows, pgx.RowToStructByPos[PartitionState])
+		if err != nil {
+			return fmt.Errorf("partitions: %w", err)
+		}
 		return tx.Commit(ctx)
 	})
 	if err != nil {
@@ -472,9 +493,10 @@ func (l *PGLoader) Copy(ctx context.Context, table string, columns []string, r i
 
 // LoadPostgres replaces the rows of every table of the (freshly migrated)
 // store in one transaction: it empties all tables (the seed rows the
-// migrations inserted), lets fn copy the backup's rows in, and sets the
-// sequences to where the backup had them. Nothing is kept if fn fails.
-func (db *DB) LoadPostgres(ctx context.Context, seqs []SequenceState, fn func(*PGLoader) error) error {
+// migrations inserted), creates the backup's partitions, lets fn copy the
+// backup's rows in, and sets the sequences to where the backup had them.
+// Nothing is kept if fn fails.
+func (db *DB) LoadPostgres(ctx context.Context, seqs []SequenceState, parts []PartitionState, fn func(*PGLoader) error) error {
 	return db.rawPG(ctx, func(c *pgx.Conn) error {
 		tx, err := c.BeginTx(ctx, pgx.TxOptions{})
 		if err != nil {
@@ -495,6 +517,15 @@ func (db *DB) LoadPostgres(ctx context.Context, seqs []SequenceState, fn func(*P
 			}
 			if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(names, ", ")); err != nil {
 				return err
+			}
+		}
+		for _, p := range parts {
+			if !strings.HasPrefix(p.Bound, "FOR VALUES ") && p.Bound != "DEFAULT" {
+				return fmt.Errorf("partition %s: unexpected bound %q", p.Name, p.Bound)
+			}
+			if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+pgx.Identifier{p.Name}.Sanitize()+
+				` PARTITION OF `+pgx.Identifier{p.Parent}.Sanitize()+` `+p.Bound); err != nil {
+				return fmt.Errorf("partition %s: %w", p.Name, err)
 			}
 		}
 		if err := fn(&PGLoader{tx: tx}); err != nil {
