@@ -284,21 +284,43 @@ const (
 	BatchCancelled DestructionState = "cancelled"
 )
 
-// DestructionItem is one customer in a destruction batch.
+// DestructionItem is one customer in a destruction batch: either the whole
+// (closed) customer, or — TxnBefore set — only the transactions dated
+// before TxnBefore of a customer whose relationship continues; the
+// customer, its data key and its later transactions stay.
 type DestructionItem struct {
-	CustomerID string `json:"customer_id"`
-	ArchiveNo  string `json:"archive_no"`
-	DueAt      string `json:"due_at"` // YYYY-MM-DD
-	State      string `json:"state"`  // listed, destroyed, skipped_hold, skipped_not_due
+	CustomerID string    `json:"customer_id"`
+	ArchiveNo  string    `json:"archive_no"`
+	DueAt      string    `json:"due_at"`              // YYYY-MM-DD
+	State      string    `json:"state"`               // listed, destroyed, purged, skipped_hold, skipped_not_due
+	TxnBefore  time.Time `json:"txn_before,omitzero"` // zero: the whole customer
 }
+
+// TransactionsOnly reports whether the item purges expired transactions
+// only, rather than destroying the whole customer.
+func (it DestructionItem) TransactionsOnly() bool { return !it.TxnBefore.IsZero() }
 
 // Destruction item states.
 const (
 	ItemListed     = "listed"
 	ItemDestroyed  = "destroyed"
+	ItemPurged     = "purged" // expired transactions deleted, the customer kept
 	ItemSkippedHld = "skipped_hold"
 	ItemSkippedDue = "skipped_not_due"
 )
+
+// TransactionCutoff is the date before which transactions have passed
+// retention at now: now less the policy's transaction period (its clock
+// starts at the transaction date). Transactions of a customer whose
+// relationship continues are due once older than this. ok is false when
+// the policy has no transaction rule.
+func (p RetentionPolicy) TransactionCutoff(now time.Time) (time.Time, bool) {
+	r, ok := p.Rule(RecordTransaction)
+	if !ok || r.Years <= 0 {
+		return time.Time{}, false
+	}
+	return now.UTC().Truncate(time.Second).AddDate(-r.Years, 0, 0), true
+}
 
 // DestructionBatch is a set of due customers destroyed together under one
 // approval, with a witness present (R-F3).

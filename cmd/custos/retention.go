@@ -75,15 +75,24 @@ func cmdRetention(ctx context.Context, e *env, args []string) error {
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintf(w, "policy %s: %d due, %d kept by a legal hold, %d closed and still within their period\n", d.Preset, len(d.Due), len(d.Held), d.NotYet)
 		fmt.Fprintln(w, "ARCHIVE NO\tRELATIONSHIP END\tDUE SINCE\tSTATUS")
+		// A continuing customer: only its transactions before a date are due.
+		end := func(x app.DueEntry, st string) (string, string) {
+			if x.TxnBefore.IsZero() {
+				return x.RelationshipEnd, st
+			}
+			return "(continuing)", fmt.Sprintf("%s: %d transactions before %s", st, x.Transactions, x.TxnBefore.Format(time.DateOnly))
+		}
 		for _, x := range d.Due {
 			st := "due"
 			if x.Batch != 0 {
 				st = fmt.Sprintf("due, in batch %d", x.Batch)
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", x.ArchiveNo, x.RelationshipEnd, x.DueAt, st)
+			rel, st := end(x, st)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", x.ArchiveNo, rel, x.DueAt, st)
 		}
 		for _, x := range d.Held {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", x.ArchiveNo, x.RelationshipEnd, x.DueAt, "held (legal hold)")
+			rel, st := end(x, "held (legal hold)")
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", x.ArchiveNo, rel, x.DueAt, st)
 		}
 		if err := w.Flush(); err != nil {
 			return err

@@ -396,6 +396,10 @@ type DueEntry struct {
 	RelationshipEnd string `json:"relationship_end"`
 	DueAt           string `json:"due_at"`
 	Batch           int64  `json:"batch,omitempty"` // an unfinished batch already lists it
+	// A customer whose relationship continues: only its transactions
+	// dated before TxnBefore are due (Transactions of them).
+	TxnBefore    time.Time `json:"txn_before,omitzero"`
+	Transactions int64     `json:"transactions,omitempty"`
 }
 
 // DueList is what retention allows to destroy now, what a hold keeps, and
@@ -408,9 +412,13 @@ type DueList struct {
 	Held   []DueEntry `json:"held"`
 	NotYet int        `json:"not_yet"`
 	Closed int        `json:"closed"` // closed customers not yet destroyed
+	// Customers whose relationship continues with expired transactions
+	// (due or held), and how many such transactions they have.
+	TxnCustomers int   `json:"txn_customers"`
+	TxnExpired   int64 `json:"txn_expired"`
 }
 
-func (a *App) dueList(ctx context.Context, tx *sqlstore.Tx, now time.Time) (*DueList, error) {
+func (a *App) dueList(ctx context.Context, tx *sqlstore.Tx, now time.Time, txns dueTxns) (*DueList, error) {
 	p, err := a.retentionPolicy(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -447,6 +455,9 @@ func (a *App) dueList(ctx context.Context, tx *sqlstore.Tx, now time.Time) (*Due
 		}
 		out.Due = append(out.Due, e)
 	}
+	if err := a.dueTransactions(ctx, tx, p, now, held, open, txns, out); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -456,7 +467,7 @@ func (a *App) Due(ctx context.Context, actor custos.Actor) (*DueList, error) {
 	if err := a.requireSystem(ctx, actor, custos.ActDestructionManage); err != nil {
 		return nil, err
 	}
-	d, err := a.dueList(ctx, a.db.Reader(), a.now())
+	d, err := a.dueList(ctx, a.db.Reader(), a.now(), dueTxnsCounted)
 	if err != nil {
 		return nil, internal("due list", err)
 	}
@@ -480,14 +491,14 @@ func (a *App) RetentionScan(ctx context.Context) (int, error) {
 	err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		filed = 0
 		now := a.now()
-		d, err := a.dueList(ctx, tx, now)
+		d, err := a.dueList(ctx, tx, now, dueTxnsListed)
 		if err != nil {
 			return err
 		}
 		b := &custos.DestructionBatch{State: custos.BatchProposed, Reason: "retention.scan", CreatedAt: now}
 		for _, e := range d.Due {
 			if e.Batch == 0 {
-				b.Items = append(b.Items, custos.DestructionItem{CustomerID: e.CustomerID, ArchiveNo: e.ArchiveNo, DueAt: e.DueAt})
+				b.Items = append(b.Items, custos.DestructionItem{CustomerID: e.CustomerID, ArchiveNo: e.ArchiveNo, DueAt: e.DueAt, TxnBefore: e.TxnBefore})
 			}
 		}
 		ev := custos.NewEvent(actor, "retention.scan", custos.OutcomeOK)
@@ -522,7 +533,7 @@ func (a *App) CreateDestructionBatch(ctx context.Context, actor custos.Actor, re
 	err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		refusal, b, req = nil, nil, nil
 		now := a.now()
-		d, err := a.dueList(ctx, tx, now)
+		d, err := a.dueList(ctx, tx, now, dueTxnsListed)
 		if err != nil {
 			return err
 		}
@@ -533,7 +544,8 @@ func (a *App) CreateDestructionBatch(ctx context.Context, actor custos.Actor, re
 		nb := &custos.DestructionBatch{State: custos.BatchPending, Reason: reason, CreatedBy: actor.UserID, CreatedAt: now}
 		for _, e := range d.Due {
 			if busy[e.CustomerID] == 0 {
-				nb.Items = append(nb.Items, custos.DestructionItem{CustomerID: e.CustomerID, ArchiveNo: e.ArchiveNo, DueAt: e.DueAt, State: custos.ItemListed})
+				nb.Items = append(nb.Items, custos.DestructionItem{CustomerID: e.CustomerID, ArchiveNo: e.ArchiveNo, DueAt: e.DueAt, State: custos.ItemListed,
+					TxnBefore: e.TxnBefore})
 			}
 		}
 		if len(nb.Items) == 0 {
@@ -724,6 +736,11 @@ func (a *App) destroyChunk(ctx context.Context, actor custos.Actor, batchID int6
 	type shred struct {
 		id     string
 		counts map[string]int64
+		// The blind indexes and identity key, recomputed from the profile
+		// before its key goes, so that they are deleted by exact key; nil
+		// when a failed run already shredded the key.
+		index    []sqlstore.IndexEntry
+		identity []byte
 	}
 	var shredded []shred
 	err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
@@ -759,11 +776,21 @@ func (a *App) destroyChunk(ctx context.Context, actor custos.Actor, batchID int6
 				}
 				continue
 			}
-			n, err := tx.ShredCustomer(ctx, it.CustomerID)
-			if err != nil {
+			sh := shred{id: it.CustomerID}
+			// A profile that does not decrypt (damaged) is destroyed all the
+			// same; its indexes are then found by customer id.
+			if !resumed {
+				if c, err := a.openCustomer(cur); err == nil {
+					sh.index, sh.identity = a.blindIndexes(c)
+					if sh.index == nil {
+						sh.index = []sqlstore.IndexEntry{}
+					}
+				}
+			}
+			if sh.counts, err = tx.ShredCustomer(ctx, it.CustomerID); err != nil {
 				return fmt.Errorf("shred %s: %w", it.ArchiveNo, err)
 			}
-			shredded = append(shredded, shred{it.CustomerID, n})
+			shredded = append(shredded, sh)
 			ev := a.event(actor, "customer.shred", it.CustomerID, custos.OutcomeOK, "")
 			ev.Detail = detail(map[string]any{"batch": batchID, "resumed": resumed})
 			if err := a.appendTx(ctx, tx, ev); err != nil {
@@ -820,6 +847,9 @@ func (a *App) destroyChunk(ctx context.Context, actor custos.Actor, batchID int6
 	}
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		for _, s := range shredded {
+			if err := tx.DeleteCustomerIndex(ctx, s.id, s.index, s.identity); err != nil {
+				return err
+			}
 			if err := tx.DeleteCustomer(ctx, s.id); err != nil {
 				return err
 			}
@@ -878,21 +908,29 @@ func (a *App) ExecuteDestruction(ctx context.Context, actor custos.Actor, batchI
 	if err := b.MayExecute(actor); err != nil {
 		return nil, a.denied(ctx, actor, custos.ActDestructionManage, "", "destruction_refused", err)
 	}
-	due, err := a.dueList(ctx, rd, a.now())
+	due, err := a.dueList(ctx, rd, a.now(), dueTxnsNone)
 	if err != nil {
 		return nil, internal("due list", err)
 	}
 	isDue := map[string]bool{}
 	for _, e := range due.Due {
-		isDue[e.CustomerID] = true
+		if e.TxnBefore.IsZero() {
+			isDue[e.CustomerID] = true
+		}
 	}
 	counts := map[string]int64{}
 	for k, v := range b.Counts {
 		counts[k] = v
 	}
-	var todo []custos.DestructionItem
+	var todo, purge []custos.DestructionItem
+	hasWhole, hasPurge := false, false
 	for _, it := range b.Items {
-		if it.State == custos.ItemListed {
+		hasWhole, hasPurge = hasWhole || !it.TransactionsOnly(), hasPurge || it.TransactionsOnly()
+		switch {
+		case it.State != custos.ItemListed:
+		case it.TransactionsOnly():
+			purge = append(purge, it)
+		default:
 			todo = append(todo, it)
 		}
 	}
@@ -920,6 +958,9 @@ func (a *App) ExecuteDestruction(ctx context.Context, actor custos.Actor, batchI
 			return nil, internal("destroy customers", err)
 		}
 	}
+	if err := a.purgeExpiredTransactions(ctx, actor, b.ID, purge, counts); err != nil {
+		return nil, internal("purge expired transactions", err)
+	}
 	method, err := a.db.SecureFreedSpace(ctx)
 	if err != nil {
 		return nil, internal("secure freed space", err)
@@ -936,7 +977,14 @@ func (a *App) ExecuteDestruction(ctx context.Context, actor custos.Actor, batchI
 		}
 		now := a.now()
 		cur.State, cur.ExecutedBy, cur.ExecutedAt, cur.Counts = custos.BatchExecuted, actor.UserID, &now, counts
-		methods := []string{MethodShred, MethodDelete, method, MethodRotation, MethodAudit, MethodBackups}
+		var methods []string
+		if hasWhole {
+			methods = append(methods, MethodShred, MethodDelete)
+		}
+		if hasPurge {
+			methods = append(methods, MethodPurge)
+		}
+		methods = append(methods, method, MethodRotation, MethodAudit, MethodBackups)
 		if cur.CertificateJSON, cur.CertificatePDF, err = a.destructionCertificate(ctx, tx, cur, methods, rot); err != nil {
 			return err
 		}
@@ -1033,6 +1081,7 @@ type CertificateItem struct {
 	Ref       string `json:"audit_ref"`
 	DueAt     string `json:"due_at"`
 	State     string `json:"state"`
+	TxnBefore string `json:"txn_before,omitempty"` // only the transactions before this date (RFC 3339) were due
 }
 
 // SignedCertificate is a certificate with its Ed25519 signature, made with
@@ -1079,7 +1128,11 @@ func (a *App) destructionCertificate(ctx context.Context, tx *sqlstore.Tx, b *sq
 	}
 	var rows [][]string
 	for _, it := range items.Items {
-		c.Archives = append(c.Archives, CertificateItem{ArchiveNo: it.ArchiveNo, Ref: a.customerRef(it.CustomerID), DueAt: it.DueAt, State: it.State})
+		ci := CertificateItem{ArchiveNo: it.ArchiveNo, Ref: a.customerRef(it.CustomerID), DueAt: it.DueAt, State: it.State}
+		if it.TransactionsOnly() {
+			ci.TxnBefore = it.TxnBefore.In(cst).Format(time.RFC3339)
+		}
+		c.Archives = append(c.Archives, ci)
 		rows = append(rows, []string{it.ArchiveNo, it.DueAt, itemStateZH[it.State]})
 	}
 	body, err := json.Marshal(c)
@@ -1140,6 +1193,7 @@ func (a *App) destructionCertificate(ctx context.Context, tx *sqlstore.Tx, b *sq
 
 var itemStateZH = map[string]string{
 	custos.ItemDestroyed:  "已销毁 destroyed",
+	custos.ItemPurged:     "到期交易已清除，客户保留 expired transactions purged, customer kept",
 	custos.ItemSkippedHld: "保全中，未销毁 held, kept",
 	custos.ItemSkippedDue: "未到期，未销毁 not due, kept",
 	custos.ItemListed:     "待销毁 listed",
@@ -1149,6 +1203,7 @@ var countZH = map[string]string{
 	"customers": "客户档案", "data_keys": "数据密钥", "versions": "档案版本", "attachments": "附件", "timeline": "记事",
 	"verifications": "身份核实", "business_records": "业务记录", "paper_files": "纸质档案登记", "requests": "申请",
 	"grants": "授权", "transactions": "交易记录", "skipped": "未销毁",
+	"purge_customers": "存续客户（清除到期交易）", "transactions_purged": "存续客户的到期交易记录", "reversals_purged": "到期交易的冲正记录",
 }
 
 // DestructionCertificateFile returns an executed batch's certificate as

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"crypto/rand"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -23,15 +24,27 @@ import (
 // keys the closing key rotation rewraps). It reports the execution time,
 // transactions purged per second, and the latency of reads running
 // meanwhile: a store read of a live customer, and a service read, which
-// also commits its audit event through the writer. Run with
+// also commits its audit event through the writer. With
+// CUSTOS_BENCH_PURGE_TXNS (default 0) the live customers also have that
+// many transactions past retention between them (and one recent each),
+// which the same batch purges while the customers stay (R-F1). Run with
 //
 //	CUSTOS_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
 //	CUSTOS_BENCH_DESTROY_TXNS=1000000 \
+//	go test -run '^$' -bench Destruction -benchtime 1x -timeout 1h ./internal/app/
+//
+// or, for the purge of live customers' transactions alone,
+//
+//	CUSTOS_BENCH_DESTROY_CUSTOMERS=0 CUSTOS_BENCH_DESTROY_TXNS=0 CUSTOS_BENCH_PURGE_TXNS=1000000 \
 //	go test -run '^$' -bench Destruction -benchtime 1x -timeout 1h ./internal/app/
 func BenchmarkDestruction(b *testing.B) {
 	nDestroy := envInt("CUSTOS_BENCH_DESTROY_CUSTOMERS", 1000)
 	nTxn := envInt("CUSTOS_BENCH_DESTROY_TXNS", 100_000)
 	nLive := envInt("CUSTOS_BENCH_LIVE_CUSTOMERS", 2000)
+	nPurge := envInt("CUSTOS_BENCH_PURGE_TXNS", 0)
+	if os.Getenv("CUSTOS_BENCH_DESTROY_CUSTOMERS") == "0" { // the purge of live customers' transactions alone
+		nDestroy, nTxn = 0, 0
+	}
 	for _, d := range sqltest.Dialects(b) {
 		b.Run(string(d), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
@@ -100,6 +113,34 @@ func BenchmarkDestruction(b *testing.B) {
 				if len(recs) > 0 {
 					flush()
 				}
+				// Transactions of the live customers: nPurge from thirteen
+				// years ago, past retention, and one from last year each.
+				if nPurge > 0 {
+					ids := make([]string, len(live))
+					for j, c := range live {
+						ids[j] = c.ID
+					}
+					lnums, err := db.TxnCustomerNums(ctx, ids)
+					if err != nil {
+						b.Fatal(err)
+					}
+					old := now.AddDate(-13, 0, 0)
+					for j := 0; j < nPurge+len(ids); j++ {
+						at, ref := old.Add(span/time.Duration(nPurge)*time.Duration(j)), "P"+strconv.Itoa(j)
+						if j >= nPurge {
+							at, ref = now.AddDate(-1, 0, 0), "K"+strconv.Itoa(j)
+						}
+						recs = append(recs, sqlstore.TxnRecord{TxnKey: sqlstore.TxnKey{CNum: lnums[ids[j%len(ids)]], At: at.Truncate(time.Microsecond),
+							Source: "core", Reference: ref}, Amount: 1000000, Currency: "CNY", Direction: "debit", Type: "transfer", Channel: "online",
+							AccountIx: int64(j%997 + 1), Sealed: sealed})
+						if len(recs) == cap(recs) {
+							flush()
+						}
+					}
+					if len(recs) > 0 {
+						flush()
+					}
+				}
 				bt, req, err := f.App.CreateDestructionBatch(ctx, f.Actor("compliance"), "bench")
 				if err != nil {
 					b.Fatal(err)
@@ -117,6 +158,8 @@ func BenchmarkDestruction(b *testing.B) {
 				stop := make(chan struct{})
 				var wg sync.WaitGroup
 				lat := [2][]time.Duration{}
+				var slowest [2]struct{ d, at time.Duration } // the slowest read of each kind, and when it started
+				var t00 time.Time
 				reader := func(k int, read func(c *custos.Customer) error) {
 					defer wg.Done()
 					for n := 0; ; n++ {
@@ -130,10 +173,15 @@ func BenchmarkDestruction(b *testing.B) {
 							b.Error(err)
 							return
 						}
-						lat[k] = append(lat[k], time.Since(t0))
+						d := time.Since(t0)
+						lat[k] = append(lat[k], d)
+						if d > slowest[k].d {
+							slowest[k].d, slowest[k].at = d, t0.Sub(t00)
+						}
 						time.Sleep(5 * time.Millisecond)
 					}
 				}
+				t00 = time.Now()
 				wg.Add(2)
 				go reader(0, func(c *custos.Customer) error { _, err := db.Reader().Customer(ctx, c.ID); return err })
 				go reader(1, func(c *custos.Customer) error { _, err := f.App.GetCustomer(ctx, f.Actor("mgr_bj"), c.ID); return err })
@@ -147,11 +195,18 @@ func BenchmarkDestruction(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if done.Counts["customers"] != int64(nDestroy) || done.Counts["transactions"] != int64(nTxn) {
+				if done.Counts["customers"] != int64(nDestroy) || done.Counts["transactions"] != int64(nTxn) ||
+					done.Counts["transactions_purged"] != int64(nPurge) {
 					b.Fatalf("destroyed %+v", done.Counts)
 				}
+				if nPurge > 0 { // the recent transaction of every live customer is left
+					left, err := db.Reader().TxnPurgeCandidates(ctx, now, false)
+					if err != nil || len(left) != len(live) {
+						b.Fatalf("live customers with transactions after the purge: %d (%v)", len(left), err)
+					}
+				}
 				b.ReportMetric(el.Seconds(), "s/batch")
-				b.ReportMetric(float64(nTxn)/el.Seconds(), "txns/s")
+				b.ReportMetric(float64(nTxn+nPurge)/el.Seconds(), "txns/s")
 				for k, name := range []string{"store-read", "service-read"} {
 					slices.Sort(lat[k])
 					if len(lat[k]) == 0 {
@@ -160,8 +215,8 @@ func BenchmarkDestruction(b *testing.B) {
 					b.ReportMetric(float64(lat[k][len(lat[k])*99/100].Microseconds())/1000, name+"-p99-ms")
 					b.ReportMetric(float64(lat[k][len(lat[k])-1].Microseconds())/1000, name+"-max-ms")
 				}
-				b.Logf("%s: %d customers with %d transactions destroyed beside %d live customers in %v; reads during it: %d store, %d service",
-					d, nDestroy, nTxn, nLive, el.Round(time.Millisecond), len(lat[0]), len(lat[1]))
+				b.Logf("%s: %d customers with %d transactions destroyed, %d expired transactions of %d live customers purged, in %v; reads during it: %d store, %d service; slowest service read %v, started at %v",
+					d, nDestroy, nTxn, nPurge, nLive, el.Round(time.Millisecond), len(lat[0]), len(lat[1]), slowest[1].d.Round(time.Millisecond), slowest[1].at.Round(time.Millisecond))
 			}
 		})
 	}

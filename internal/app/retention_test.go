@@ -346,6 +346,15 @@ func TestDestructionEndToEnd_RF2_RF3_RF4(t *testing.T) {
 				}
 			}
 		}
+
+		// The destroyed customer's identity key and blind indexes went with
+		// it (on SQLite by exact key, without a cascade): the same person
+		// may open a new archive, and is found once, as the new archive.
+		again := f.Create(t, "am_bj01", goneIn)
+		page, err := f.App.SearchCustomers(ctx, f.Actor("mgr_bj"), custos.CustomerFilter{IDNumber: goneIn.IDNumber})
+		if err != nil || len(page.Items) != 1 || page.Items[0].ID != again.ID {
+			t.Fatalf("search after re-opening: %v %+v", err, page)
+		}
 	})
 }
 

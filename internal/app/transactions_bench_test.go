@@ -408,15 +408,16 @@ func fillerCustomers(b testing.TB, f *apptest.Fixture, n int) []string {
 			ids = ids[:start]
 			for i := start; i < min(start+1000, n); i++ {
 				id, _ := uuid.NewV7()
-				blob := make([]byte, 300)
-				rand.Read(blob)
-				key := make([]byte, 65)
-				rand.Read(key)
+				in := apptest.Person("填充客户")
+				in.Org, in.Owner = "BJ01", "am2_bj01"
+				r, index, identity, err := f.App.SealCustomerForTest(ctx, id.String(), in)
+				if err != nil {
+					return err
+				}
 				now := tx.Now()
-				r := &sqlstore.CustomerRecord{ID: id.String(), ArchiveNo: fmt.Sprintf("FILL-%08d", i), Type: custos.TypePerson, OrgID: f.Orgs["BJ01"].ID,
-					OwnerID: f.Users["am2_bj01"].ID, Category: "retail", Status: custos.StatusEffective, Sensitivity: custos.Normal, Verification: custos.Verified,
-					ProfileCT: blob, WrappedKey: key, CreatedAt: now, UpdatedAt: now, Version: 1}
-				if err := tx.InsertCustomer(ctx, r, nil, nil); err != nil {
+				r.ArchiveNo, r.OrgID, r.OwnerID = fmt.Sprintf("FILL-%08d", i), f.Orgs["BJ01"].ID, f.Users["am2_bj01"].ID
+				r.Status, r.Verification, r.CreatedAt, r.UpdatedAt, r.Version = custos.StatusEffective, custos.Verified, now, now, 1
+				if err := tx.InsertCustomer(ctx, r, index, identity); err != nil {
 					return err
 				}
 				ids = append(ids, r.ID)

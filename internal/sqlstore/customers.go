@@ -132,6 +132,28 @@ func (tx *Tx) putIndex(ctx context.Context, id string, old []IndexEntry, oldIden
 	return tx.insertIndex(ctx, id, index, identity)
 }
 
+// DeleteCustomerIndex deletes a customer's blind indexes and identity key
+// before the customer itself is deleted (destruction). Given the entries
+// (recomputed by the caller from the customer's decrypted state) it deletes
+// them by their exact keys; with none — the data key is already gone, so
+// they cannot be recomputed — it finds them by customer id, which scans
+// both tables on SQLite, where they have no index on customer_id and no
+// cascade (migration 0012). PostgreSQL's cascade would remove them anyway.
+func (tx *Tx) DeleteCustomerIndex(ctx context.Context, id string, index []IndexEntry, identity []byte) error {
+	if index == nil && identity == nil {
+		for _, q := range []string{`DELETE FROM customer_index WHERE customer_id = ?`, `DELETE FROM customer_identity WHERE customer_id = ?`} {
+			if _, err := tx.exec(ctx, q, id); err != nil {
+				return fmt.Errorf("delete blind indexes: %w", err)
+			}
+		}
+		return nil
+	}
+	if err := tx.putIndex(ctx, id, index, identity, nil, nil); err != nil {
+		return fmt.Errorf("delete blind indexes: %w", err)
+	}
+	return nil
+}
+
 func (tx *Tx) insertIndex(ctx context.Context, id string, index []IndexEntry, identity []byte) error {
 	if len(index) > 0 {
 		args := make([]any, 0, 3*len(index))

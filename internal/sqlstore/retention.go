@@ -219,8 +219,12 @@ func (tx *Tx) ReplaceBatchItems(ctx context.Context, batchID int64, items []cust
 		if it.State == "" {
 			it.State = custos.ItemListed
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO destruction_items (batch_id, customer_id, archive_no, due_at, state) VALUES (?, ?, ?, ?, ?)`,
-			batchID, it.CustomerID, it.ArchiveNo, it.DueAt, it.State); err != nil {
+		var before any
+		if it.TransactionsOnly() {
+			before = tx.db.ts(it.TxnBefore)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO destruction_items (batch_id, customer_id, archive_no, due_at, state, txn_before) VALUES (?, ?, ?, ?, ?, ?)`,
+			batchID, it.CustomerID, it.ArchiveNo, it.DueAt, it.State, before); err != nil {
 			return err
 		}
 	}
@@ -250,15 +254,19 @@ func (tx *Tx) Batch(ctx context.Context, id int64, withCert bool) (*BatchRecord,
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(ctx, `SELECT customer_id, archive_no, due_at, state FROM destruction_items WHERE batch_id = ? ORDER BY archive_no`, id)
+	rows, err := tx.query(ctx, `SELECT customer_id, archive_no, due_at, state, txn_before FROM destruction_items WHERE batch_id = ? ORDER BY archive_no`, id)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var it custos.DestructionItem
-		if err := rows.Scan(&it.CustomerID, &it.ArchiveNo, &it.DueAt, &it.State); err != nil {
+		var before *time.Time
+		if err := rows.Scan(&it.CustomerID, &it.ArchiveNo, &it.DueAt, &it.State, scanTimePtr{&before}); err != nil {
 			return nil, err
+		}
+		if before != nil {
+			it.TxnBefore = before.UTC()
 		}
 		b.Items = append(b.Items, it)
 	}

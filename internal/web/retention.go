@@ -230,6 +230,7 @@ var retentionMessages = map[string]struct{ zh, en string }{
 	"retention.not_yet":            {"仍在保存期内的已终止客户", "closed customers still within their period"},
 	"retention.archive_no":         {"档案编号", "Archive no."},
 	"retention.end":                {"关系终止日", "Relationship ended"},
+	"retention.txn_before":         {"客户存续，仅清除此日前的到期交易", "Continuing customer: only expired transactions before"},
 	"retention.due_at":             {"到期日", "Due since"},
 	"retention.in_batch":           {"已列入批次", "In batch"},
 	"retention.none_due":           {"目前没有到期记录。", "Nothing is due."},
