@@ -133,6 +133,14 @@ func (a *App) Handover(ctx context.Context, actor custos.Actor, id int64) (*cust
 		}
 		live = &inv
 	}
+	// The inventory names the leaver's customers: the read is audited
+	// like any other, and fails closed.
+	ev := custos.NewEvent(actor, "handover.read", custos.OutcomeOK)
+	ev.TargetType, ev.TargetRef = "user", itoa(h.LeaverID)
+	ev.Detail = detail(map[string]any{"handover": h.ID})
+	if err := a.record(ctx, ev); err != nil {
+		return nil, nil, err
+	}
 	return &h.Handover, live, nil
 }
 

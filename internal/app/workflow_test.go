@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -327,6 +328,17 @@ func TestStaffHandover(t *testing.T) { // R-G1
 		inv := h.Inventory
 		if len(inv.Customers) != 2 || len(inv.ActiveGrants) != 1 || len(inv.BorrowedFiles) != 1 || len(inv.OpenRequests) != 2 {
 			t.Fatalf("inventory: %+v", inv)
+		}
+		// Looking at a handover (its inventory names customers) is audited;
+		// someone who is no party to it gets 404 and no event.
+		if _, _, err := f.App.Handover(ctx, f.Actor("am2_bj01"), h.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.App.Handover(ctx, f.Actor("inspector_bj"), h.ID); !errors.Is(err, custos.ErrNotFound) {
+			t.Fatalf("a stranger reads the handover: %v", err)
+		}
+		if evs := auditActions(t, f, "handover.read"); len(evs) != 1 || evs[0].Actor != "am2_bj01" || evs[0].TargetRef != strconv.FormatInt(f.Users["am_bj01"].ID, 10) {
+			t.Fatalf("handover.read events: %+v", evs)
 		}
 		if _, err := f.App.SignHandover(ctx, f.Actor("am_bj01"), h.ID); err != nil {
 			t.Fatal(err)
