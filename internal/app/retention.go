@@ -722,7 +722,7 @@ func (a *App) RecordWitness(ctx context.Context, actor custos.Actor, batchID int
 // history never holds up other writers for long.
 const (
 	destroyPerTx = 20
-	txnSlice     = 5000
+	txnSlice     = 2000
 )
 
 // destroyChunk destroys some of a batch's customers in three steps: one

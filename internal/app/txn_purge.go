@@ -19,7 +19,7 @@ import (
 // but the customer, its data key and its later transactions stay.
 
 // MethodPurge is how a certificate states the purge of expired transactions.
-const MethodPurge = "expired transactions of continuing customers deleted with their reversal records, in slices of 5,000 rows; the customers, their data keys and later transactions kept"
+const MethodPurge = "expired transactions of continuing customers deleted with their reversal records, in slices of 2,000 rows; the customers, their data keys and later transactions kept"
 
 // dueTxns says what a due-list holds of continuing customers' expired
 // transactions: nothing (the execution, which checks each item itself),
