@@ -14,6 +14,7 @@ import (
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/csvx"
+	"github.com/custos-cim/custos/internal/jsonl"
 )
 
 // Streaming imports of transaction records (R-E1): CSV and JSON Lines
@@ -240,11 +241,7 @@ func TxnRows(r io.Reader, format string) (func() (*TxnRow, error), error) {
 	case "csv":
 		return txnCSV(r)
 	case "jsonl":
-		br, ok := r.(*bufio.Reader)
-		if !ok {
-			br = bufio.NewReaderSize(r, 64<<10)
-		}
-		s := &txnJSONL{br: br}
+		s := &txnJSONL{r: jsonl.NewReader(r, MaxTxnLineBytes)}
 		return s.next, nil
 	}
 	return nil, custos.Errorf(custos.EInvalid, "不支持的文件格式 %q（应为 csv 或 jsonl）", "unsupported format %q (want csv or jsonl)", format)
@@ -326,54 +323,22 @@ func txnCSV(r io.Reader) (func() (*TxnRow, error), error) {
 	}, nil
 }
 
-type txnJSONL struct {
-	br   *bufio.Reader
-	line int
-	buf  []byte
-}
-
-func (s *txnJSONL) readLine() (line []byte, tooLong bool, err error) {
-	s.buf = s.buf[:0]
-	for {
-		chunk, err := s.br.ReadSlice('\n')
-		if !tooLong {
-			if len(s.buf)+len(chunk) > MaxTxnLineBytes+2 {
-				tooLong = true
-			} else {
-				s.buf = append(s.buf, chunk...)
-			}
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		return s.buf, tooLong, err
-	}
-}
+type txnJSONL struct{ r *jsonl.Reader }
 
 func (s *txnJSONL) next() (*TxnRow, error) {
-	for {
-		line, tooLong, err := s.readLine()
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-		if err == io.EOF && len(line) == 0 && !tooLong {
-			return nil, io.EOF
-		}
-		s.line++
-		if tooLong {
-			return &TxnRow{Line: s.line, Errors: []TxnRowError{{Line: s.line, Code: CodeLineTooLong,
-				Message: custos.Message{ZH: fmt.Sprintf("该行超过 %d 字节", MaxTxnLineBytes), EN: fmt.Sprintf("the line is longer than %d bytes", MaxTxnLineBytes)}}}}, nil
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		rw := &TxnRow{Line: s.line}
-		if err := DecodeTxnInput(line, &rw.Input); err != nil {
-			rw.Errors = []TxnRowError{{Line: s.line, Field: err.Field, Code: err.Code, Message: err.Message}}
-		}
-		return rw, nil
+	line, n, tooLong, err := s.r.Next()
+	if err != nil {
+		return nil, err
 	}
+	if tooLong {
+		return &TxnRow{Line: n, Errors: []TxnRowError{{Line: n, Code: CodeLineTooLong,
+			Message: custos.Message{ZH: fmt.Sprintf("该行超过 %d 字节", MaxTxnLineBytes), EN: fmt.Sprintf("the line is longer than %d bytes", MaxTxnLineBytes)}}}}, nil
+	}
+	rw := &TxnRow{Line: n}
+	if err := DecodeTxnInput(line, &rw.Input); err != nil {
+		rw.Errors = []TxnRowError{{Line: n, Field: err.Field, Code: err.Code, Message: err.Message}}
+	}
+	return rw, nil
 }
 
 // DecodeTxnInput decodes one JSON transaction strictly: unknown fields,

@@ -51,6 +51,7 @@ import (
 	"github.com/custos-cim/custos/internal/app"
 	"github.com/custos-cim/custos/internal/csvx"
 	"github.com/custos-cim/custos/internal/idcard"
+	"github.com/custos-cim/custos/internal/jsonl"
 )
 
 // Formats.
@@ -175,7 +176,7 @@ func Import(ctx context.Context, a *app.App, actor custos.Actor, r io.Reader, op
 		}
 		src = s
 	case JSONL:
-		src = &jsonlSource{br: br}
+		src = &jsonlSource{r: jsonl.NewReader(br, MaxLineBytes)}
 	default:
 		return rep, custos.Errorf(custos.EInvalid, "不支持的文件格式 %q（应为 csv 或 jsonl）", "unsupported format %q (want csv or jsonl)", rep.Format)
 	}
@@ -538,68 +539,34 @@ type jsonRecord struct {
 	custos.CustomerInput
 }
 
-type jsonlSource struct {
-	br   *bufio.Reader
-	line int
-	buf  []byte
-}
+type jsonlSource struct{ r *jsonl.Reader }
 
 func (s *jsonlSource) column(target string) string { return target }
 
-// readLine returns the next line without its end, reusing one buffer. A line
-// over MaxLineBytes is consumed but not kept.
-func (s *jsonlSource) readLine() (line []byte, tooLong bool, err error) {
-	s.buf = s.buf[:0]
-	for {
-		chunk, err := s.br.ReadSlice('\n')
-		if !tooLong {
-			if len(s.buf)+len(chunk) > MaxLineBytes+2 {
-				tooLong = true
-			} else {
-				s.buf = append(s.buf, chunk...)
-			}
-		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		return s.buf, tooLong, err
-	}
-}
-
 func (s *jsonlSource) next() (*row, error) {
-	for {
-		line, tooLong, err := s.readLine()
-		if err != nil && err != io.EOF {
-			return nil, err
-		}
-		if err == io.EOF && len(line) == 0 && !tooLong {
-			return nil, io.EOF
-		}
-		s.line++
-		if tooLong {
-			return &row{line: s.line, errs: []RowError{{Line: s.line, Code: CodeLineTooLong,
-				Message: custos.Message{ZH: fmt.Sprintf("该行超过 %d 字节", MaxLineBytes), EN: fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes)}}}}, nil
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		rw := &row{line: s.line}
-		var rec jsonRecord
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rec); err != nil {
-			rw.errs = []RowError{jsonError(s.line, err)}
-			return rw, nil
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			rw.errs = []RowError{{Line: s.line, Code: CodeInvalidJSON,
-				Message: custos.Message{ZH: "JSON 对象之后还有多余内容（每行只能有一个对象）", EN: "extra data after the JSON object (one object per line)"}}}
-			return rw, nil
-		}
-		rw.in = rec.CustomerInput
+	line, n, tooLong, err := s.r.Next()
+	if err != nil {
+		return nil, err
+	}
+	if tooLong {
+		return &row{line: n, errs: []RowError{{Line: n, Code: CodeLineTooLong,
+			Message: custos.Message{ZH: fmt.Sprintf("该行超过 %d 字节", MaxLineBytes), EN: fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes)}}}}, nil
+	}
+	rw := &row{line: n}
+	var rec jsonRecord
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rec); err != nil {
+		rw.errs = []RowError{jsonError(n, err)}
 		return rw, nil
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		rw.errs = []RowError{{Line: n, Code: CodeInvalidJSON,
+			Message: custos.Message{ZH: "JSON 对象之后还有多余内容（每行只能有一个对象）", EN: "extra data after the JSON object (one object per line)"}}}
+		return rw, nil
+	}
+	rw.in = rec.CustomerInput
+	return rw, nil
 }
 
 func jsonError(line int, err error) RowError {
