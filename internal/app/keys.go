@@ -81,24 +81,22 @@ func (a *App) rewrapDataKeys(ctx context.Context, primary uint32, progress func(
 		if len(keys) == 0 {
 			return done, nil
 		}
-		n := 0
-		err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
-			n = 0
-			for _, k := range keys {
-				if id, ok := seal.WrappedKeyID(k.Wrapped); ok && id == primary {
-					continue
-				}
-				nw, err := a.keys.Sealer.Rewrap(k.CustomerID, k.Wrapped)
-				if err != nil {
-					return fmt.Errorf("rewrap %s: %w", k.CustomerID, err)
-				}
-				if err := tx.UpdateCustomerKey(ctx, k.CustomerID, k.Wrapped, nw, int64(primary)); err != nil {
-					return err
-				}
-				n++
+		// The keys are rewrapped before the write, which only stores them.
+		var rw []sqlstore.KeyRewrap
+		for _, k := range keys {
+			if id, ok := seal.WrappedKeyID(k.Wrapped); ok && id == primary {
+				continue
 			}
-			return nil
-		})
+			nw, err := a.keys.Sealer.Rewrap(k.CustomerID, k.Wrapped)
+			if err != nil {
+				return done, fmt.Errorf("rewrap %s: %w", k.CustomerID, err)
+			}
+			rw = append(rw, sqlstore.KeyRewrap{CustomerID: k.CustomerID, Old: k.Wrapped, New: nw})
+		}
+		n := len(rw)
+		if n > 0 {
+			err = a.db.Write(ctx, func(tx *sqlstore.Tx) error { return tx.UpdateCustomerKeys(ctx, int64(primary), rw) })
+		}
 		if err != nil {
 			return done, err
 		}

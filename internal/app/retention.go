@@ -717,11 +717,13 @@ func (a *App) RecordWitness(ctx context.Context, actor custos.Actor, batchID int
 	return out, internal("record witness", err)
 }
 
-// destroyPerTx is how many customers one transaction shreds or deletes;
-// txnSlice is how many transactions one write deletes, so that a long
-// history never holds up other writers for long.
+// destroyPerTx is how many customers one transaction shreds or deletes
+// (a write of twenty took 50–70 ms on PostgreSQL, long enough to hold a
+// read's audit commit past 100 ms; five take about 15); txnSlice is how
+// many transactions one write deletes, so that a long history never holds
+// up other writers for long.
 const (
-	destroyPerTx = 20
+	destroyPerTx = 5
 	txnSlice     = 2000
 )
 

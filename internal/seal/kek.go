@@ -61,7 +61,12 @@ const kekRefreshInterval = 5 * time.Second
 type KeysetKEK struct {
 	path string
 
-	mu     sync.RWMutex // guards the fields below
+	// change serialises the changes of the keyset (refresh, Rotate, Retire,
+	// Destroy), which read and write the file — with fsyncs — while holding
+	// it; mu guards the live fields below only while they are swapped, so
+	// that Wrap and Unwrap never wait for the disk.
+	change sync.Mutex
+	mu     sync.RWMutex
 	handle *keyset.Handle
 	aead   tink.AEAD
 	ids    map[uint32]bool
@@ -114,7 +119,8 @@ func validateKEK(h *keyset.Handle) error {
 	return nil
 }
 
-// install makes h the live keyset. Callers other than OpenKeysetKEK hold k.mu.
+// install makes h the live keyset. Callers other than OpenKeysetKEK hold
+// k.change; it takes k.mu only to swap the fields.
 func (k *KeysetKEK) install(h *keyset.Handle, fi fs.FileInfo) error {
 	a, err := aead.New(h)
 	if err != nil {
@@ -126,7 +132,9 @@ func (k *KeysetKEK) install(h *keyset.Handle, fi fs.FileInfo) error {
 			ids[e.KeyID()] = true
 		}
 	}
+	k.mu.Lock()
 	k.handle, k.aead, k.ids, k.fi = h, a, ids, fi
+	k.mu.Unlock()
 	k.lastCheck.Store(time.Now().UnixNano())
 	return nil
 }
@@ -195,8 +203,8 @@ func (k *KeysetKEK) refresh() error {
 	if err != nil {
 		return err
 	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.change.Lock()
+	defer k.change.Unlock()
 	if sameFile(k.fi, fi) {
 		return nil
 	}
@@ -209,8 +217,8 @@ func sameFile(a, b fs.FileInfo) bool {
 
 // Reload re-reads the keyset file unconditionally.
 func (k *KeysetKEK) Reload() error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.change.Lock()
+	defer k.change.Unlock()
 	return k.reloadLocked()
 }
 
@@ -229,8 +237,8 @@ func (k *KeysetKEK) reloadLocked() error {
 // (temporary file and rename, mode 0600). Keys wrapped under older versions
 // still unwrap until those versions are retired.
 func (k *KeysetKEK) Rotate() (KeyVersion, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.change.Lock()
+	defer k.change.Unlock()
 	if err := k.reloadLocked(); err != nil {
 		return KeyVersion{}, err
 	}
@@ -253,8 +261,8 @@ func (k *KeysetKEK) Rotate() (KeyVersion, error) {
 // finding them with WrappedKeyID): keys still wrapped under it then fail to
 // unwrap. Retiring a version that is already disabled does nothing.
 func (k *KeysetKEK) Retire(id uint32) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.change.Lock()
+	defer k.change.Unlock()
 	if err := k.reloadLocked(); err != nil {
 		return err
 	}

@@ -14,8 +14,8 @@ import (
 // version, unreadable with the live keyset. Destroying a version that is
 // already gone does nothing.
 func (k *KeysetKEK) Destroy(id uint32) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+	k.change.Lock()
+	defer k.change.Unlock()
 	if err := k.reloadLocked(); err != nil {
 		return err
 	}

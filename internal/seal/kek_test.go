@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func newTestKEK(t testing.TB) *KeysetKEK {
@@ -302,5 +303,47 @@ func TestKeysetKEKConcurrentCreation(t *testing.T) {
 		if _, err := k.Unwrap(w, nil); err != nil {
 			t.Errorf("instance %d has another key: %v", i, err)
 		}
+	}
+}
+
+// TestKeysetKEKChangeDoesNotBlockUnwrap: while a change of the keyset is
+// writing and syncing the file (here: holding the change lock, as Rotate,
+// Retire and Destroy do during the write), Wrap and Unwrap go on with the
+// live keyset instead of waiting for the disk. Readers whose data keys
+// were just rewrapped miss the key cache and unwrap, so a destruction's
+// closing key rotation would otherwise stall them (docs/performance.md).
+func TestKeysetKEKChangeDoesNotBlockUnwrap(t *testing.T) {
+	k := newTestKEK(t)
+	dek := bytes.Repeat([]byte{7}, 32)
+	w, err := k.Wrap(dek, []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.change.Lock()
+	done := make(chan error, 1)
+	go func() {
+		got, err := k.Unwrap(w, []byte("ad"))
+		if err == nil && !bytes.Equal(got, dek) {
+			err = errors.New("unwrapped a different key")
+		}
+		if err == nil {
+			_, err = k.Wrap(dek, []byte("ad"))
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("Unwrap waited for a keyset change in progress")
+	}
+	k.change.Unlock()
+	if _, err := k.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := k.Unwrap(w, []byte("ad")); err != nil || !bytes.Equal(got, dek) {
+		t.Fatalf("after rotation: %v", err)
 	}
 }

@@ -542,12 +542,41 @@ func (tx *Tx) CustomerKeys(ctx context.Context, after string, limit int) ([]Cust
 	return out, rows.Err()
 }
 
-// UpdateCustomerKey stores a rewrapped data key, if it is still the one
-// that was rewrapped.
-func (tx *Tx) UpdateCustomerKey(ctx context.Context, id string, old, wrapped []byte, kekID int64) error {
-	_, err := tx.exec(ctx, `UPDATE customer_keys SET wrapped = ?, kek_id = ?, rotated_at = ? WHERE customer_id = ? AND wrapped = ?`,
-		wrapped, kekID, tx.db.ts(tx.Now()), id, old)
-	return err
+// KeyRewrap is a data key rewrapped under a new KEK version: the wrapped
+// bytes it replaces, and the new ones.
+type KeyRewrap struct {
+	CustomerID string
+	Old, New   []byte
+}
+
+// rewrapsPerStatement bounds the rows of one UPDATE of UpdateCustomerKeys.
+const rewrapsPerStatement = 100
+
+// UpdateCustomerKeys stores rewrapped data keys, each only if it is still
+// the one that was rewrapped, in one statement per hundred keys: a key
+// rotation's writes stay short, so the reads whose audit events queue
+// behind them on the writer are not held up (docs/performance.md).
+func (tx *Tx) UpdateCustomerKeys(ctx context.Context, kekID int64, keys []KeyRewrap) error {
+	row := "(?, ?, ?)"
+	if tx.db.dialect == Postgres {
+		row = "(?, ?::bytea, ?::bytea)"
+	}
+	for len(keys) > 0 {
+		part := keys[:min(len(keys), rewrapsPerStatement)]
+		keys = keys[len(part):]
+		args := make([]any, 0, 2+3*len(part))
+		args = append(args, kekID, tx.db.ts(tx.Now()))
+		for _, k := range part {
+			args = append(args, k.CustomerID, k.Old, k.New)
+		}
+		q := `UPDATE customer_keys SET wrapped = v.column3, kek_id = ?, rotated_at = ?
+			FROM (VALUES ` + strings.Repeat(row+", ", len(part)-1) + row + `) AS v
+			WHERE customer_keys.customer_id = v.column1 AND customer_keys.wrapped = v.column2`
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("update data keys: %w", err)
+		}
+	}
+	return nil
 }
 
 // DestroyCustomerKey deletes a customer's wrapped data key: everything
