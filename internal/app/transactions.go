@@ -17,6 +17,7 @@ import (
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/idcard"
+	"github.com/custos-cim/custos/internal/seal"
 	"github.com/custos-cim/custos/internal/sqlstore"
 )
 
@@ -191,6 +192,7 @@ type txnCust struct {
 	lastAccount   string
 	lastAccountIx int64
 	accountLinked int64
+	key           *seal.DataKey // unwrapped at the customer's first row
 }
 
 // txnSession resolves customers and prepares rows for one recording
@@ -496,10 +498,14 @@ func (s *txnSession) seal(t *custos.Transaction, c *txnCust) (sqlstore.TxnRecord
 	a := s.a
 	var r sqlstore.TxnRecord
 	s.packBuf = packTxn(s.packBuf[:0], t)
-	ct, err := a.keys.Sealer.Encrypt(c.rec.ID, c.rec.WrappedKey, txnField(t.Source, t.Reference), s.packBuf)
-	if err != nil {
-		return r, internal("seal transaction", err)
+	if c.key == nil {
+		k, err := a.keys.Sealer.DataKey(c.rec.ID, c.rec.WrappedKey)
+		if err != nil {
+			return r, internal("seal transaction", err)
+		}
+		c.key = k
 	}
+	ct := c.key.Encrypt(txnField(t.Source, t.Reference), s.packBuf)
 	r.At, r.Source, r.Reference = t.Time, t.Source, t.Reference
 	r.Amount, r.Currency, r.Direction, r.Type, r.Channel, r.CPBank = int64(t.Amount), t.Currency, string(t.Direction), t.Type, t.Channel, t.Counterparty.Bank
 	r.Sealed, r.ReversalOf = ct, t.ReversalOf

@@ -337,3 +337,51 @@ func TestSealerConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// R-D1: a DataKey seals exactly as the Sealer does — each opens the other's
+// ciphertexts — still bound to its customer and field, with one unwrap for
+// any number of fields.
+func TestDataKeyMatchesSealer(t *testing.T) {
+	s, ck := newTestSealer(t, 0)
+	w1, w2 := mustDataKey(t, s, "c-1"), mustDataKey(t, s, "c-2")
+	s.Forget("c-1")
+	s.Forget("c-2")
+	before := ck.unwraps.Load()
+	k1, err := s.DataKey("c-1", w1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := s.DataKey("c-2", w2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		pt := []byte(fmt.Sprintf("6222020200112233%03d", i))
+		ct := k1.Encrypt("txn:core:R"+fmt.Sprint(i), pt)
+		if got, err := s.Decrypt("c-1", w1, "txn:core:R"+fmt.Sprint(i), ct); err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("Sealer.Decrypt of a DataKey ciphertext = %q, %v", got, err)
+		}
+		ct2, err := s.Encrypt("c-1", w1, "f", pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := k1.Decrypt("f", ct2); err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("DataKey.Decrypt of a Sealer ciphertext = %q, %v", got, err)
+		}
+		if _, err := k1.Decrypt("g", ct2); !errors.Is(err, ErrDecrypt) {
+			t.Fatalf("another field opened: %v", err)
+		}
+		if _, err := k2.Decrypt("f", ct2); !errors.Is(err, ErrDecrypt) {
+			t.Fatalf("another customer's key opened it: %v", err)
+		}
+	}
+	if _, err := k1.Decrypt("f", []byte{1, 2, 3}); !errors.Is(err, ErrDecrypt) {
+		t.Errorf("short ciphertext: %v", err)
+	}
+	if n := ck.unwraps.Load() - before; n != 2 {
+		t.Errorf("%d unwraps for two keys", n)
+	}
+	if _, err := s.DataKey("c-1", nil); !errors.Is(err, ErrKeyDestroyed) {
+		t.Errorf("DataKey without a wrapped key: %v", err)
+	}
+}
