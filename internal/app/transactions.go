@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -922,6 +923,29 @@ func (a *App) SearchTransactions(ctx context.Context, actor custos.Actor, f cust
 			}
 		}
 	}
+	// The first page also carries the totals and the withheld count, which
+	// read every match: they run on a reader connection of their own while
+	// this one reads and decrypts the page (a first page of a five-year
+	// history: PostgreSQL 6.5 → about 5 ms, docs/performance.md).
+	var summary struct {
+		totals   []sqlstore.TxnTotalRow
+		withheld int
+		err      error
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if f.Cursor == "" {
+		sq := *q
+		wg.Go(func() {
+			if summary.totals, summary.err = rd.TransactionTotals(ctx, &sq); summary.err != nil {
+				summary.err = internal("transaction totals", summary.err)
+				return
+			}
+			if summary.withheld, summary.err = rd.CountWithheldTransactions(ctx, &sq); summary.err != nil {
+				summary.err = internal("count transactions", summary.err)
+			}
+		})
+	}
 	recs, err := rd.FindTransactions(ctx, q)
 	if err != nil {
 		return nil, internal("find transactions", err)
@@ -930,19 +954,16 @@ func (a *App) SearchTransactions(ctx context.Context, actor custos.Actor, f cust
 		recs = recs[:f.Limit]
 		page.NextCursor = encodeCursor(f.Sort, recs[len(recs)-1])
 	}
-	if f.Cursor == "" {
-		totals, err := rd.TransactionTotals(ctx, q)
-		if err != nil {
-			return nil, internal("transaction totals", err)
-		}
-		page.Totals = totalsOf(totals)
-		if page.Withheld, err = rd.CountWithheldTransactions(ctx, q); err != nil {
-			return nil, internal("count transactions", err)
-		}
-	}
 	items, dropped, err := a.openTxns(ctx, actor, recs, policy, q.CNum != 0)
 	if err != nil {
 		return nil, err
+	}
+	wg.Wait()
+	if summary.err != nil {
+		return nil, summary.err
+	}
+	if f.Cursor == "" {
+		page.Totals, page.Withheld = totalsOf(summary.totals), summary.withheld
 	}
 	page.Items = items
 	return a.finishSearch(ctx, ev, f, page, dropped)

@@ -134,7 +134,9 @@ func Person(name string) custos.CustomerInput {
 	seq++
 	return custos.CustomerInput{
 		Type: custos.TypePerson, Name: name, Nationality: "CN", IDType: "cn_resident_id",
-		IDNumber: idcard.GenerateResidentID("110105", time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, seq), seq%999+1, seq%2 == 0),
+		// Born 1980–2012, one birthday per 12,000 customers and then the
+		// next order code: unique for millions, never born in the future.
+		IDNumber: idcard.GenerateResidentID("110105", time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, seq%12000), seq/12000+1, seq%2 == 0),
 		IDExpiry: "2035-01-01", Phone: "138" + pad8(seq), Address: "北京市朝阳区建国路" + itoa(seq) + "号",
 	}
 }
