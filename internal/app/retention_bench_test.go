@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"os"
 	"slices"
 	"strconv"
@@ -168,15 +167,7 @@ func BenchmarkDestruction(b *testing.B) {
 					b.Fatal(err)
 				}
 				if d == sqlstore.Postgres {
-					pg, err := sql.Open("pgx", sqltest.PostgresURL(b))
-					if err != nil {
-						b.Fatal(err)
-					}
-					_, err = pg.ExecContext(ctx, "CHECKPOINT")
-					pg.Close()
-					if err != nil {
-						b.Fatal(err)
-					}
+					pgExec(b, sqltest.PostgresURL(b), "CHECKPOINT")
 				}
 				if _, err := f.App.GetCustomer(ctx, f.Actor("mgr_bj"), live[0].ID); err != nil {
 					b.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
@@ -342,15 +341,7 @@ func BenchmarkTransactionHistory(b *testing.B) {
 				// a running server (an append-only table is vacuumed after
 				// every 20 % of new rows): the visibility map lets the
 				// totals read the covering key alone (migration 0013).
-				pg, err := sql.Open("pgx", pgURL)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, err = pg.ExecContext(ctx, "VACUUM (ANALYZE) transactions")
-				pg.Close()
-				if err != nil {
-					b.Fatal(err)
-				}
+				pgExec(b, pgURL, "VACUUM (ANALYZE) transactions")
 			}
 			cnum := nums[target.ID]
 			actor := f.Actor("am_bj01")

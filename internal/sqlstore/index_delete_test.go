@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/sqlstore"
 	"github.com/custos-cim/custos/internal/sqlstore/sqltest"
 )
@@ -27,36 +26,9 @@ func TestDeleteCustomerIndex_RF3(t *testing.T) {
 				{Kind: "phone", Hash: []byte(fmt.Sprintf("ph-%d-hash-0123456789abcdef", i))},
 			}, []byte(fmt.Sprintf("identity-%d-0123456789abcdef", i))
 		}
-		var ids []string
-		err := db.Write(ctx, func(tx *sqlstore.Tx) error {
-			ids = ids[:0]
-			o := &custos.Org{Code: "HQ", Name: "HQ", Kind: custos.HeadOffice}
-			if err := tx.CreateOrg(ctx, o); err != nil {
-				return err
-			}
-			u := &custos.User{Username: "u", OrgID: o.ID, Role: custos.RoleAccountManager}
-			if err := tx.CreateUser(ctx, u, "x"); err != nil {
-				return err
-			}
-			for i := 0; i < 3; i++ {
-				id, _ := uuid.NewV7()
-				now := tx.Now()
-				r := &sqlstore.CustomerRecord{ID: id.String(), ArchiveNo: fmt.Sprintf("HQ-P-2026-%08d", i+1), Type: custos.TypePerson,
-					OrgID: o.ID, OwnerID: u.ID, Category: "retail", Status: custos.StatusEffective, Sensitivity: custos.Normal,
-					Verification: custos.Verified, ProfileCT: make([]byte, 64), WrappedKey: make([]byte, 65), CreatedAt: now, UpdatedAt: now, Version: 1}
-				ix, identity := entries(i)
-				if err := tx.InsertCustomer(ctx, r, ix, identity); err != nil {
-					return err
-				}
-				ids = append(ids, r.ID)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		ids := seedCustomers(t, db, 3, entries)
 		// Customer 0 by exact key, customer 1 by id (its entries unknown).
-		err = db.Write(ctx, func(tx *sqlstore.Tx) error {
+		err := db.Write(ctx, func(tx *sqlstore.Tx) error {
 			ix, identity := entries(0)
 			if err := tx.DeleteCustomerIndex(ctx, ids[0], ix, identity); err != nil {
 				return err

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/google/uuid"
-
-	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/sqlstore"
 	"github.com/custos-cim/custos/internal/sqlstore/sqltest"
 )
@@ -24,31 +21,13 @@ func TestUpdateCustomerKeys_RD1(t *testing.T) {
 		wrapped := func(i, version int) []byte {
 			return []byte(fmt.Sprintf("wrapped-%04d-under-%d-0123456789abcdef", i, version))
 		}
-		var ids []string
-		err := db.Write(ctx, func(tx *sqlstore.Tx) error {
-			ids = ids[:0]
-			o := &custos.Org{Code: "HQ", Name: "HQ", Kind: custos.HeadOffice}
-			if err := tx.CreateOrg(ctx, o); err != nil {
-				return err
-			}
-			u := &custos.User{Username: "u", OrgID: o.ID, Role: custos.RoleAccountManager}
-			if err := tx.CreateUser(ctx, u, "x"); err != nil {
-				return err
-			}
-			for i := 0; i < n; i++ {
-				id, _ := uuid.NewV7()
-				now := tx.Now()
-				r := &sqlstore.CustomerRecord{ID: id.String(), ArchiveNo: fmt.Sprintf("HQ-P-2026-%08d", i+1), Type: custos.TypePerson,
-					OrgID: o.ID, OwnerID: u.ID, Category: "retail", Status: custos.StatusEffective, Sensitivity: custos.Normal,
-					Verification: custos.Verified, ProfileCT: make([]byte, 64), WrappedKey: wrapped(i, 1), KEKID: 1, CreatedAt: now, UpdatedAt: now, Version: 1}
-				if err := tx.InsertCustomer(ctx, r, nil, nil); err != nil {
-					return err
-				}
-				ids = append(ids, r.ID)
-			}
-			return nil
-		})
-		if err != nil {
+		ids := txnCustomers(t, db, n)
+		// Their keys as a first rotation left them: version 1.
+		first := make([]sqlstore.KeyRewrap, n)
+		for i, id := range ids {
+			first[i] = sqlstore.KeyRewrap{CustomerID: id, Old: make([]byte, 65), New: wrapped(i, 1)}
+		}
+		if err := db.Write(ctx, func(tx *sqlstore.Tx) error { return tx.UpdateCustomerKeys(ctx, 1, first) }); err != nil {
 			t.Fatal(err)
 		}
 		// Every key rewrapped, but customer 7's rewrap was made from a

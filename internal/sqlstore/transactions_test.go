@@ -35,6 +35,15 @@ func TestTxnKeyRoundTrip(t *testing.T) {
 // blobs, no keys that open anything) and returns their ids.
 func txnCustomers(t testing.TB, db *sqlstore.DB, n int) []string {
 	t.Helper()
+	return seedCustomers(t, db, n, nil)
+}
+
+// seedCustomers creates the organisation HQ, an account manager and n
+// customers of it directly in the store (ciphertext-sized blobs, a zeroed
+// wrapped key: nothing opens them) and returns their ids. entries, if not
+// nil, gives customer i's blind indexes and identity key.
+func seedCustomers(t testing.TB, db *sqlstore.DB, n int, entries func(i int) ([]sqlstore.IndexEntry, []byte)) []string {
+	t.Helper()
 	ctx := context.Background()
 	var ids []string
 	err := db.Write(ctx, func(tx *sqlstore.Tx) error {
@@ -53,7 +62,12 @@ func txnCustomers(t testing.TB, db *sqlstore.DB, n int) []string {
 			r := &sqlstore.CustomerRecord{ID: id.String(), ArchiveNo: fmt.Sprintf("HQ-P-2026-%08d", i+1), Type: custos.TypePerson,
 				OrgID: o.ID, OwnerID: u.ID, Category: "retail", Status: custos.StatusEffective, Sensitivity: custos.Normal,
 				Verification: custos.Verified, ProfileCT: make([]byte, 64), WrappedKey: make([]byte, 65), CreatedAt: now, UpdatedAt: now, Version: 1}
-			if err := tx.InsertCustomer(ctx, r, nil, nil); err != nil {
+			var index []sqlstore.IndexEntry
+			var identity []byte
+			if entries != nil {
+				index, identity = entries(i)
+			}
+			if err := tx.InsertCustomer(ctx, r, index, identity); err != nil {
 				return err
 			}
 			ids = append(ids, r.ID)
