@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,16 +19,14 @@ import (
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
 	"github.com/custos-cim/custos/internal/app/apptest"
+	"github.com/custos-cim/custos/internal/browsertest"
 	"github.com/custos-cim/custos/internal/httpx"
 	"github.com/custos-cim/custos/internal/pdfdoc"
 	"github.com/custos-cim/custos/internal/sqlstore"
 	"github.com/custos-cim/custos/internal/sqlstore/sqltest"
 )
 
-const (
-	chromiumPath   = "/usr/bin/chromium"
-	portalPassword = "Kehu-Mima-2026!"
-)
+const portalPassword = "Kehu-Mima-2026!"
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
@@ -127,14 +124,8 @@ func needTools(t *testing.T) {
 	if font == "" {
 		font = pdfdoc.DefaultFont
 	}
-	for _, need := range []struct{ path, pkg string }{{chromiumPath, "chromium"}, {font, "fonts-lxgw-wenkai"}} {
-		if _, err := os.Stat(need.path); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("CI=true but %s is missing: apt-get install -y %s", need.path, need.pkg)
-			}
-			t.Skipf("%s missing: browser test skipped", need.path)
-		}
-	}
+	browsertest.NeedChromium(t)
+	browsertest.Need(t, font, "fonts-lxgw-wenkai")
 	if _, err := exec.LookPath("pdftotext"); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("CI=true but pdftotext is missing: apt-get install -y poppler-utils")
@@ -152,41 +143,9 @@ func TestBrowserPortal_RB5_RE3(t *testing.T) {
 	needTools(t)
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		w := newWorld(t, db)
-		opts := []chromedp.ExecAllocatorOption{
-			chromedp.ExecPath(chromiumPath),
-			chromedp.Flag("headless", true),
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-quic", true),
-			chromedp.NoFirstRun,
-			chromedp.NoDefaultBrowserCheck,
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.UserDataDir(t.TempDir()),
-			chromedp.WindowSize(1400, 1000),
-		}
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancelAlloc()
-		ctx, cancelCtx := chromedp.NewContext(actx)
-		defer cancelCtx()
-		ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-		defer cancel()
-
-		// CUSTOS_SCREENSHOTS=dir keeps a screenshot of each step.
-		shots, step := os.Getenv("CUSTOS_SCREENSHOTS"), 0
-		shot := func(name string) {
-			if shots == "" {
-				return
-			}
-			step++
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatalf("screenshot: %v", err)
-			}
-			base := t.Name()[strings.LastIndex(t.Name(), "/")+1:]
-			os.WriteFile(filepath.Join(shots, fmt.Sprintf("portal-%s-%02d-%s.png", base, step, name)), png, 0o644)
-		}
+		ctx := browsertest.Start(t, 90*time.Second)
+		shots := browsertest.NewShots(t, "portal-")
+		shot := func(name string) { shots.Take(ctx, name) }
 		do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 			t.Helper()
 			if err := chromedp.Do(ctx, steps...); err != nil {

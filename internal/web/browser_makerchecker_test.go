@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/custos-cim/custos/internal/app/apptest"
+	"github.com/custos-cim/custos/internal/browsertest"
 	"github.com/custos-cim/custos/internal/httpx"
 	"github.com/custos-cim/custos/internal/sqlstore"
 	"github.com/custos-cim/custos/internal/sqlstore/sqltest"
@@ -25,8 +24,7 @@ type tab struct {
 	t     *testing.T
 	ctx   context.Context
 	name  string
-	shots string
-	step  *int
+	shots *browsertest.Shots // shared by the tabs of a test
 }
 
 func (b *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -77,18 +75,7 @@ func (b *tab) location() string {
 }
 
 // shot keeps a screenshot when CUSTOS_SCREENSHOTS names a directory.
-func (b *tab) shot(name string) {
-	if b.shots == "" {
-		return
-	}
-	*b.step++
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("screenshot: %v", err)
-	}
-	base := b.t.Name()[strings.LastIndex(b.t.Name(), "/")+1:]
-	os.WriteFile(filepath.Join(b.shots, fmt.Sprintf("makerchecker-%s-%02d-%s-%s.png", base, *b.step, b.name, name)), png, 0o644)
-}
+func (b *tab) shot(name string) { b.shots.Take(b.ctx, b.name+"-"+name) }
 
 // login signs in on the login page the tab was sent to.
 func (b *tab) login(username string) {
@@ -106,12 +93,7 @@ func (b *tab) login(username string) {
 // the account manager then sees the new value and the new version in the
 // history. CUSTOS_SCREENSHOTS=dir keeps a screenshot of each step.
 func TestBrowserMakerCheckerChange(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is missing: apt-get install -y chromium", chromiumPath)
-		}
-		t.Skipf("%s not installed: browser test skipped", chromiumPath)
-	}
+	browsertest.NeedChromium(t)
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		f := apptest.New(t, db)
 		in := apptest.Person("钱多多")
@@ -122,28 +104,9 @@ func TestBrowserMakerCheckerChange(t *testing.T) {
 		srv := httptest.NewServer(httpx.Wrap(New(f.App, Options{Log: quiet}), httpx.Options{Log: quiet}))
 		t.Cleanup(srv.Close)
 
-		opts := []chromedp.ExecAllocatorOption{
-			chromedp.ExecPath(chromiumPath),
-			chromedp.Flag("headless", true),
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-quic", true),
-			chromedp.NoFirstRun,
-			chromedp.NoDefaultBrowserCheck,
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.UserDataDir(t.TempDir()),
-			chromedp.WindowSize(1400, 1000),
-		}
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancelAlloc()
-		bctx, cancelBrowser := chromedp.NewContext(actx)
-		defer cancelBrowser()
-		bctx, cancel := context.WithTimeout(bctx, 90*time.Second)
-		defer cancel()
-		shots, step := os.Getenv("CUSTOS_SCREENSHOTS"), 0
-		maker := &tab{t: t, ctx: bctx, name: "maker", shots: shots, step: &step}
+		bctx := browsertest.Start(t, 90*time.Second)
+		shots := browsertest.NewShots(t, "makerchecker-")
+		maker := &tab{t: t, ctx: bctx, name: "maker", shots: shots}
 		customer := srv.URL + "/customers/" + c.ID
 
 		// The account manager logs in and states a purpose; the archive is effective.
@@ -204,7 +167,7 @@ func TestBrowserMakerCheckerChange(t *testing.T) {
 		// The manager, in a browser context of their own, finds it in the inbox.
 		cctx, cancelChecker := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
 		defer cancelChecker()
-		checker := &tab{t: t, ctx: cctx, name: "checker", shots: shots, step: &step}
+		checker := &tab{t: t, ctx: cctx, name: "checker", shots: shots}
 		checker.submit("open the inbox", 200, chromedp.Navigate(srv.URL+"/inbox"))
 		if !checker.present("#username") {
 			t.Fatal("the second browser context shares the maker's session")

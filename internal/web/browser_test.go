@@ -1,12 +1,8 @@
 package web
 
 import (
-	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +11,12 @@ import (
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app/apptest"
+	"github.com/custos-cim/custos/internal/browsertest"
 	"github.com/custos-cim/custos/internal/httpapi"
 	"github.com/custos-cim/custos/internal/httpx"
 	"github.com/custos-cim/custos/internal/sqlstore"
 	"github.com/custos-cim/custos/internal/sqlstore/sqltest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // TestBrowserCreateAndFind drives Debian's Chromium through the whole
 // server stack as a person would: log in as an account manager, state a
@@ -29,12 +24,7 @@ const chromiumPath = "/usr/bin/chromium"
 // ID number and by name (R-E2) and see its ID number masked (R-C10).
 // CUSTOS_SCREENSHOTS=dir keeps a screenshot of each step.
 func TestBrowserCreateAndFind(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is missing: apt-get install -y chromium", chromiumPath)
-		}
-		t.Skipf("%s not installed: browser test skipped", chromiumPath)
-	}
+	browsertest.NeedChromium(t)
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		f := apptest.New(t, db)
 		api := httpapi.New(f.App, quiet)
@@ -45,41 +35,9 @@ func TestBrowserCreateAndFind(t *testing.T) {
 		srv := httptest.NewServer(httpx.Wrap(mux, httpx.Options{Log: quiet}))
 		t.Cleanup(srv.Close)
 
-		opts := []chromedp.ExecAllocatorOption{
-			chromedp.ExecPath(chromiumPath),
-			chromedp.Flag("headless", true),
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-quic", true),
-			chromedp.NoFirstRun,
-			chromedp.NoDefaultBrowserCheck,
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.UserDataDir(t.TempDir()),
-			chromedp.WindowSize(1400, 1000),
-		}
-		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancelAlloc()
-		ctx, cancelCtx := chromedp.NewContext(actx)
-		defer cancelCtx()
-		ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
-
-		shots := os.Getenv("CUSTOS_SCREENSHOTS")
-		step := 0
-		shot := func(name string) {
-			if shots == "" {
-				return
-			}
-			step++
-			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-			if err != nil {
-				t.Fatalf("screenshot: %v", err)
-			}
-			base := t.Name()[strings.LastIndex(t.Name(), "/")+1:]
-			os.WriteFile(filepath.Join(shots, fmt.Sprintf("%s-%02d-%s.png", base, step, name)), png, 0o644)
-		}
+		ctx := browsertest.Start(t, 60*time.Second)
+		shots := browsertest.NewShots(t, "")
+		shot := func(name string) { shots.Take(ctx, name) }
 		do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 			t.Helper()
 			if err := chromedp.Do(ctx, steps...); err != nil {
