@@ -52,22 +52,11 @@ func customerImport(ctx context.Context, e *env, args []string) error {
 	if file == "" {
 		return usageError{"usage: custos customer import FILE"}
 	}
-	f, err := os.Open(file)
+	f, size, actor, err := e.openImport(ctx, file, *as)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if err := e.open(ctx, true, nil); err != nil {
-		return err
-	}
-	actor, err := e.actorFor(ctx, *as, "service")
-	if err != nil {
-		return err
-	}
 	if *format == "" {
 		switch filepath.Ext(file) {
 		case ".jsonl", ".ndjson":
@@ -78,7 +67,7 @@ func customerImport(ctx context.Context, e *env, args []string) error {
 	}
 	var bar *progressbar.ProgressBar
 	if !*quiet {
-		bar = progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
+		bar = progressbar.NewOptions64(size, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
 			progressbar.OptionSetDescription("importing"), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
 	}
 	rep, err := importer.Import(ctx, e.app, actor, f, importer.Options{Format: *format, Progress: func(done, failed int, read int64) {

@@ -220,6 +220,30 @@ func (e *env) parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// openImport opens an import's file, then the store, and finds the actor
+// the rows are recorded as (the system actor when as is empty). It
+// returns the file, which the caller closes, and its size for the
+// progress bar.
+func (e *env) openImport(ctx context.Context, file, as string) (*os.File, int64, custos.Actor, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, 0, custos.Actor{}, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		err = e.open(ctx, true, nil)
+	}
+	var actor custos.Actor
+	if err == nil {
+		actor, err = e.actorFor(ctx, as, "service")
+	}
+	if err != nil {
+		f.Close()
+		return nil, 0, custos.Actor{}, err
+	}
+	return f, st.Size(), actor, nil
+}
+
 // actorFor returns the actor a CLI command acts as: a named user (whose
 // permissions apply exactly as in the UI), or the system for setup tasks.
 func (e *env) actorFor(ctx context.Context, username, purpose string) (custos.Actor, error) {

@@ -74,25 +74,14 @@ func txnImport(ctx context.Context, e *env, args []string) error {
 	if *format != "csv" && *format != "jsonl" {
 		return usageError{"--format: csv or jsonl"}
 	}
-	f, err := os.Open(file)
+	f, size, actor, err := e.openImport(ctx, file, *as)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	if err := e.open(ctx, true, nil); err != nil {
-		return err
-	}
-	actor, err := e.actorFor(ctx, *as, "service")
-	if err != nil {
-		return err
-	}
 	var bar *progressbar.ProgressBar
 	if !*quiet {
-		bar = progressbar.NewOptions64(st.Size(), progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
+		bar = progressbar.NewOptions64(size, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowBytes(true),
 			progressbar.OptionSetDescription("importing"), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
 	}
 	start := time.Now()
