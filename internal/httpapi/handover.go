@@ -149,26 +149,7 @@ func (api *API) signHandover(w http.ResponseWriter, r *http.Request, a custos.Ac
 // handoverCertificate downloads a completed handover's certificate as JSON
 // (the default) or PDF.
 func (api *API) handoverCertificate(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
-	format := r.URL.Query().Get("format")
-	ct := "application/json"
-	switch format {
-	case "", "json":
-		format = "json"
-	case "pdf":
-		ct = "application/pdf"
-	default:
-		return invalid("format", custos.CodeNotAllowed, custos.Message{ZH: "格式应为 pdf 或 json", EN: "format must be pdf or json"})
-	}
-	id, err := pathInt(r, "hid")
-	if err != nil {
-		return err
-	}
-	b, err := api.app.HandoverCertificateFile(r.Context(), a, id, format)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", `attachment; filename="handover-`+strconv.FormatInt(id, 10)+`.`+format+`"`)
-	w.Write(b)
-	return nil
+	return certificate(w, r, "hid", "handover", func(id int64, format string) ([]byte, error) {
+		return api.app.HandoverCertificateFile(r.Context(), a, id, format)
+	})
 }

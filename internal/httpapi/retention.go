@@ -212,6 +212,15 @@ func (api *API) executeBatch(w http.ResponseWriter, r *http.Request, a custos.Ac
 // batchCertificate downloads an executed batch's certificate: signed JSON
 // (the default) or PDF.
 func (api *API) batchCertificate(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
+	return certificate(w, r, "bid", "destruction", func(id int64, format string) ([]byte, error) {
+		return api.app.DestructionCertificateFile(r.Context(), a, id, format)
+	})
+}
+
+// certificate answers a certificate download: signed JSON (the default,
+// ?format=json) or PDF (?format=pdf) of the record whose id is the path
+// parameter param, named <name>-<id>.<format>.
+func certificate(w http.ResponseWriter, r *http.Request, param, name string, file func(id int64, format string) ([]byte, error)) error {
 	format := r.URL.Query().Get("format")
 	ct := "application/json"
 	switch format {
@@ -222,16 +231,16 @@ func (api *API) batchCertificate(w http.ResponseWriter, r *http.Request, a custo
 	default:
 		return invalid("format", custos.CodeNotAllowed, custos.Message{ZH: "格式应为 pdf 或 json", EN: "format must be pdf or json"})
 	}
-	id, err := pathInt(r, "bid")
+	id, err := pathInt(r, param)
 	if err != nil {
 		return err
 	}
-	b, err := api.app.DestructionCertificateFile(r.Context(), a, id, format)
+	b, err := file(id, format)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", `attachment; filename="destruction-`+strconv.FormatInt(id, 10)+`.`+format+`"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`-`+strconv.FormatInt(id, 10)+`.`+format+`"`)
 	w.Write(b)
 	return nil
 }
