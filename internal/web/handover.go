@@ -293,24 +293,5 @@ func (s *server) signHandover(w http.ResponseWriter, r *http.Request, p *page) {
 
 // handoverCertificate downloads a completed handover's certificate.
 func (s *server) handoverCertificate(format string) func(http.ResponseWriter, *http.Request, *page) {
-	return func(w http.ResponseWriter, r *http.Request, p *page) {
-		id, ok := pathID(r, "hid")
-		if !ok {
-			s.notFound(w, p)
-			return
-		}
-		b, err := s.app.HandoverCertificateFile(r.Context(), p.Actor, id, format)
-		if err != nil {
-			s.fail(w, r, p, err)
-			return
-		}
-		ct := "application/json"
-		if format == "pdf" {
-			ct = "application/pdf"
-		}
-		w.Header().Set("Content-Type", ct)
-		w.Header().Set("Content-Disposition", `attachment; filename="handover-`+strconv.FormatInt(id, 10)+`.`+format+`"`)
-		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-		w.Write(b)
-	}
+	return s.certificate("hid", "handover", format, s.app.HandoverCertificateFile)
 }

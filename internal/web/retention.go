@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -197,13 +198,20 @@ func (s *server) executeBatch(w http.ResponseWriter, r *http.Request, p *page) {
 }
 
 func (s *server) batchCertificate(format string) func(http.ResponseWriter, *http.Request, *page) {
+	return s.certificate("bid", "destruction", format, s.app.DestructionCertificateFile)
+}
+
+// certificate serves a certificate download (format json or pdf) of the
+// record whose id is the path parameter param, named <name>-<id>.<format>.
+func (s *server) certificate(param, name, format string,
+	file func(ctx context.Context, a custos.Actor, id int64, format string) ([]byte, error)) func(http.ResponseWriter, *http.Request, *page) {
 	return func(w http.ResponseWriter, r *http.Request, p *page) {
-		id, ok := pathID(r, "bid")
+		id, ok := pathID(r, param)
 		if !ok {
 			s.notFound(w, p)
 			return
 		}
-		b, err := s.app.DestructionCertificateFile(r.Context(), p.Actor, id, format)
+		b, err := file(r.Context(), p.Actor, id, format)
 		if err != nil {
 			s.fail(w, r, p, err)
 			return
@@ -213,7 +221,7 @@ func (s *server) batchCertificate(format string) func(http.ResponseWriter, *http
 			ct = "application/pdf"
 		}
 		w.Header().Set("Content-Type", ct)
-		w.Header().Set("Content-Disposition", `attachment; filename="destruction-`+strconv.FormatInt(id, 10)+`.`+format+`"`)
+		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`-`+strconv.FormatInt(id, 10)+`.`+format+`"`)
 		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 		w.Write(b)
 	}
