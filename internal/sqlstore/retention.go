@@ -581,31 +581,16 @@ func (tx *Tx) FlagIDExpiry(ctx context.Context, customerID, expiredOn string, at
 // is tried with a short busy timeout, again and again, so that no writer
 // (nor a read, whose audit event is a write) waits long.
 func (db *DB) truncateWAL(ctx context.Context) (string, error) {
-	conn, err := db.ckpt.Conn(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+	if _, _, err := db.Checkpoint(ctx, "PASSIVE"); err != nil {
 		return "", fmt.Errorf("wal checkpoint: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 40"); err != nil {
-		return "", err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA busy_timeout = 10000")
 	var walSize int64 = -1
 	for attempt := 0; attempt < 300; attempt++ {
-		var busy, frames, done int
-		if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &frames, &done); err != nil && !isBusy(err) {
-			return "", fmt.Errorf("wal checkpoint: %w", err)
+		emptied, size, err := db.tryTruncateWAL(ctx, 40)
+		if err != nil {
+			return "", err
 		}
-		st, err := os.Stat(db.path + "-wal")
-		if os.IsNotExist(err) {
-			walSize = 0
-		} else if err == nil {
-			walSize = st.Size()
-		}
-		if busy == 0 && walSize == 0 {
+		if walSize = size; emptied {
 			return "sqlite secure_delete=ON; wal_checkpoint(TRUNCATE): WAL emptied", nil
 		}
 		select {
