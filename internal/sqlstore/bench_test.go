@@ -76,3 +76,23 @@ func BenchmarkInsertCustomer(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadCustomerRecord measures the store's share of a customer
+// read: one customer row with its wrapped data key, by id, from one
+// goroutine (so ns/op is the cost of the lookup itself).
+func BenchmarkReadCustomerRecord(b *testing.B) {
+	for _, d := range sqltest.Dialects(b) {
+		b.Run(string(d), func(b *testing.B) {
+			db := sqltest.Open(b, d)
+			ids := seedCustomers(b, db, 2000, nil)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := db.Reader().Customer(ctx, ids[i*7%len(ids)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
