@@ -1,9 +1,31 @@
 package sqlstore
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // TryTruncateWAL exposes the checkpointer's non-waiting WAL truncation to
 // the external tests.
 func (db *DB) TryTruncateWAL(ctx context.Context, busyMS int) (emptied bool, walSize int64, err error) {
 	return db.tryTruncateWAL(ctx, busyMS)
+}
+
+// TxnLinksOf lists the blind indexes linked to a customer number, sorted.
+func (db *DB) TxnLinksOf(ctx context.Context, cnum int64) ([]int64, error) {
+	rows, err := db.r.QueryContext(ctx, db.bind(`SELECT ix FROM txn_links WHERE cnum = ?`), cnum)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var ix int64
+		if err := rows.Scan(&ix); err != nil {
+			return nil, err
+		}
+		out = append(out, ix)
+	}
+	slices.Sort(out)
+	return out, rows.Err()
 }

@@ -56,9 +56,11 @@ func (tx *Tx) TxnPurgeCandidates(ctx context.Context, before time.Time, count bo
 // cut-off, with the reversal records of those transactions, the oldest
 // limit rows at a time: each call is meant to be its own short write, so
 // that no other writer waits long (called again until done). It goes
-// through the (customer, time) index. The customer's data key, its later
-// transactions and the customer itself stay. A customer with a hold in
-// force is refused (ErrHeld), whatever the hold's scope.
+// through the (customer, time) index. The last call also removes the
+// customer's search links (txn_links) that no remaining transaction
+// carries. The customer's data key, its later transactions and the
+// customer itself stay. A customer with a hold in force is refused
+// (ErrHeld), whatever the hold's scope.
 func (tx *Tx) PurgeTransactions(ctx context.Context, customerID string, before time.Time, limit int) (txns, reversals int64, done bool, err error) {
 	if before.IsZero() || limit <= 0 {
 		return 0, 0, false, fmt.Errorf("purge transactions: no cut-off or slice size")
@@ -98,6 +100,18 @@ func (tx *Tx) PurgeTransactions(ctx context.Context, customerID string, before t
 		return 0, 0, false, fmt.Errorf("purge reversal records: %w", err)
 	}
 	reversals, _ = res.RowsAffected()
+	if done {
+		// The customer's links from a blind index (account, counterparty
+		// account or name) that no remaining transaction carries would
+		// still tell that the customer once dealt with that counterparty.
+		_, err = tx.exec(ctx, `DELETE FROM txn_links WHERE cnum = ? AND ix NOT IN (
+			SELECT account_ix FROM transactions WHERE cnum = ?
+			UNION SELECT cp_account_ix FROM transactions WHERE cnum = ? AND cp_account_ix IS NOT NULL
+			UNION SELECT cp_name_ix FROM transactions WHERE cnum = ? AND cp_name_ix IS NOT NULL)`, cnum, cnum, cnum, cnum)
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("purge transaction links: %w", err)
+		}
+	}
 	return txns, reversals, done, nil
 }
 

@@ -34,12 +34,16 @@ func TestPurgeTransactionsInSlices_RF1_RF3(t *testing.T) {
 		}
 		for j := 0; j < 10; j++ {
 			add(0, old.Add(time.Duration(j)*time.Hour), fmt.Sprintf("O%d", j))
+			recs[len(recs)-1].CPAccountIx = 77 // a counterparty seen only in old transactions
 		}
 		add(0, recent, "N1")
+		recs[len(recs)-1].CPNameIx = 88
 		add(0, recent.Add(time.Hour), "N2")
 		add(1, old, "C1") // closed below: destroyed as a whole, not purged
 		add(2, old, "H1") // held below
-		if err := db.InsertTransactions(ctx, &sqlstore.TxnBatch{Source: "core", RecordedBy: 1, RecordedAt: old}, recs, nil, false, nil); err != nil {
+		c0 := nums[ids[0]]
+		links := []sqlstore.TxnLink{{Ix: 1, CNum: c0}, {Ix: 77, CNum: c0}, {Ix: 88, CNum: c0}, {Ix: 77, CNum: nums[ids[2]]}}
+		if err := db.InsertTransactions(ctx, &sqlstore.TxnBatch{Source: "core", RecordedBy: 1, RecordedAt: old}, recs, links, false, nil); err != nil {
 			t.Fatal(err)
 		}
 		write := func(fn func(tx *sqlstore.Tx) error) error { return db.Write(ctx, fn) }
@@ -86,6 +90,11 @@ func TestPurgeTransactionsInSlices_RF1_RF3(t *testing.T) {
 		}
 		if fmt.Sprint(slices) != "[4 4 2]" || reversals != 1 {
 			t.Fatalf("slices %v, reversals %d; want [4 4 2] and 1", slices, reversals)
+		}
+		for cnum, want := range map[int64]string{c0: "[1 88]", nums[ids[2]]: "[77]"} {
+			if got, err := db.TxnLinksOf(ctx, cnum); err != nil || fmt.Sprint(got) != want {
+				t.Fatalf("links of customer %d after the purge: %v %v, want %s", cnum, got, err, want)
+			}
 		}
 		rd := db.Reader()
 		if _, err := rd.Transaction(ctx, recs[3].TxnKey); !errors.Is(err, custos.ErrNotFound) {
