@@ -12,12 +12,13 @@ import (
 	"github.com/custos-cim/custos/internal/sqlstore/sqltest"
 )
 
-// TestTruncateWALDoesNotWaitForReaders: the background checkpointer's
-// TRUNCATE gives up at once while a reader holds an older snapshot, instead
-// of holding the writer lock until the reader is done (under a steady read
-// load that kept every write, and so every audited read, waiting). Once the
-// reader is gone the WAL is emptied.
-func TestTruncateWALDoesNotWaitForReaders(t *testing.T) {
+// TestCheckpointDoesNotWaitForReaders: the checkpointer's RESTART (and the
+// purge's TRUNCATE) give up at once while a reader holds an older snapshot,
+// instead of holding the writer lock until the reader is done (under a
+// steady read load that kept every write, and so every audited read,
+// waiting). Once the reader is gone the RESTART completes and the next
+// write starts the log over; the TRUNCATE empties the file.
+func TestCheckpointDoesNotWaitForReaders(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := sqltest.OpenSQLiteAt(t, dir)
@@ -47,6 +48,9 @@ func TestTruncateWALDoesNotWaitForReaders(t *testing.T) {
 	}
 	put(10, 20)
 
+	if done, err := db.CheckpointWaiting(ctx, "RESTART", 0); err != nil || done {
+		t.Fatalf("RESTART with a reader on an old snapshot: done=%v, %v", done, err)
+	}
 	emptied, size, err := db.TryTruncateWAL(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -54,15 +58,44 @@ func TestTruncateWALDoesNotWaitForReaders(t *testing.T) {
 	if emptied || size <= 0 {
 		t.Fatalf("with a reader on an old snapshot: emptied=%v, WAL %d bytes", emptied, size)
 	}
-	// The writer is not locked out by the attempt.
+	// The writer is not locked out by the attempts.
 	put(20, 21)
+	frames, _, err := db.Checkpoint(ctx, "PASSIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := reader.Rollback(); err != nil {
 		t.Fatal(err)
 	}
 
-	// Without the reader the WAL empties (the background checkpointer may
-	// hold the checkpoint lock for a moment, so try a few times).
+	// Without the reader a RESTART completes and the next write starts the
+	// log over (the background checkpointer may hold the checkpoint lock for
+	// a moment, so try a few times).
 	deadline := time.Now().Add(30 * time.Second)
+	for {
+		done, err := db.CheckpointWaiting(ctx, "RESTART", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the RESTART never completed")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	put(21, 22)
+	after, _, err := db.Checkpoint(ctx, "PASSIVE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after >= frames {
+		t.Fatalf("the log did not start over: %d frames after the restart, %d before", after, frames)
+	}
+
+	// And a TRUNCATE empties the file.
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		emptied, size, err = db.TryTruncateWAL(ctx, 0)
 		if err != nil {
@@ -76,7 +109,7 @@ func TestTruncateWALDoesNotWaitForReaders(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for i := 0; i < 21; i++ {
+	for i := 0; i < 22; i++ {
 		if _, ok, err := db.Reader().Setting(ctx, fmt.Sprintf("k%03d", i)); err != nil || !ok {
 			t.Fatalf("setting k%03d after the checkpoint: %v %v", i, ok, err)
 		}

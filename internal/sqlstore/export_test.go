@@ -5,10 +5,14 @@ import (
 	"slices"
 )
 
-// TryTruncateWAL exposes the checkpointer's non-waiting WAL truncation to
-// the external tests.
+// TryTruncateWAL exposes the purge's WAL truncation step to the external tests.
 func (db *DB) TryTruncateWAL(ctx context.Context, busyMS int) (emptied bool, walSize int64, err error) {
 	return db.tryTruncateWAL(ctx, busyMS)
+}
+
+// CheckpointWaiting exposes the checkpointer's bounded RESTART/TRUNCATE.
+func (db *DB) CheckpointWaiting(ctx context.Context, mode string, busyMS int) (bool, error) {
+	return db.checkpointWaiting(ctx, mode, busyMS)
 }
 
 // TxnLinksOf lists the blind indexes linked to a customer number, sorted.
