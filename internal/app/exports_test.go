@@ -268,8 +268,8 @@ func TestExternalExportNeedsAgreementAndApproval_RC7(t *testing.T) {
 		if _, err := f.App.CreateAgreement(ctx, co, custos.Agreement{Party: "x"}); custos.ErrorCodeOf(err) != custos.EInvalid {
 			t.Fatalf("incomplete agreement: %v", err)
 		}
-		good := addAgreement(t, f, "NDA-2026-001", []custos.ExportKind{custos.ExportInvestigation}, "2026-01-01", "2026-12-31")
-		expired := addAgreement(t, f, "NDA-2025-009", []custos.ExportKind{custos.ExportInvestigation}, "2025-01-01", "2026-06-30")
+		good := addAgreement(t, f, "NDA-2026-001", []custos.ExportKind{custos.ExportInvestigation}, apptest.Day(-330), apptest.Day(34))
+		expired := addAgreement(t, f, "NDA-2025-009", []custos.ExportKind{custos.ExportInvestigation}, apptest.Day(-695), apptest.Day(-150))
 		if _, err := f.App.CreateAgreement(ctx, co, *good); custos.ErrorCodeOf(err) != custos.EConflict {
 			t.Fatalf("duplicate reference: %v", err)
 		}
@@ -360,7 +360,7 @@ func TestExternalExportNeedsAgreementAndApproval_RC7(t *testing.T) {
 		}
 		// A rejected request leaves its export refused.
 		res3, err := f.App.CreateExport(ctx, co, custos.ExportSpec{Kind: custos.ExportInvestigation, Recipient: custos.RecipientExternal,
-			AgreementID: addAgreement(t, f, "NDA-2026-002", []custos.ExportKind{custos.ExportInvestigation}, "2026-11-01", "2027-10-31").ID,
+			AgreementID: addAgreement(t, f, "NDA-2026-002", []custos.ExportKind{custos.ExportInvestigation}, apptest.Day(-26), apptest.Day(338)).ID,
 			ArchiveNo:   w.c2.ArchiveNo, Reason: "x"})
 		if err != nil {
 			t.Fatal(err)
@@ -420,7 +420,7 @@ func TestExportPasswordNeverStored_RC8(t *testing.T) {
 		}
 		passwords = append(passwords, res.Password)
 		co := w.f.Actor("compliance")
-		ag := addAgreement(t, w.f, "NDA-2026-777", []custos.ExportKind{custos.ExportInvestigation}, "2026-01-01", "2026-12-31")
+		ag := addAgreement(t, w.f, "NDA-2026-777", []custos.ExportKind{custos.ExportInvestigation}, apptest.Day(-330), apptest.Day(34))
 		ext, err := a.CreateExport(ctx, co, custos.ExportSpec{Kind: custos.ExportInvestigation, Recipient: custos.RecipientExternal, AgreementID: ag.ID,
 			ArchiveNo: w.c1.ArchiveNo, Reason: "x"})
 		if err != nil {

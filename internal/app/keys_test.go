@@ -179,7 +179,7 @@ func TestCryptoShredding(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.App.AddTimeline(ctx, am, victim.id, custos.TimelineEntry{Kind: custos.TimelineNote, OccurredOn: "2026-11-01", Title: "销毁前记录"}); err != nil {
+		if _, err := f.App.AddTimeline(ctx, am, victim.id, custos.TimelineEntry{Kind: custos.TimelineNote, OccurredOn: apptest.Day(-26), Title: "销毁前记录"}); err != nil {
 			t.Fatal(err)
 		}
 		readAll(t, f, f.App, cs) // the victim's key is now in the cache

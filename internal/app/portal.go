@@ -131,7 +131,8 @@ type PortalSession struct {
 	ArchiveNo  string
 	Name       string // masked, for the page header
 	Lang       string
-	ExpiresAt  time.Time
+	ExpiresAt  time.Time     // on the service's clock
+	Lifetime   time.Duration // ExpiresAt less the sign-in time: what a cookie's Max-Age carries
 	idHash     []byte
 }
 
@@ -397,7 +398,7 @@ func (a *App) PortalLogin(ctx context.Context, c PortalCredentials) (*PortalSess
 	if !used {
 		return fail("otp_used", bad)
 	}
-	return &PortalSession{Token: token, CustomerID: id, ArchiveNo: rec.ArchiveNo, Name: name, Lang: c.Lang, ExpiresAt: s.ExpiresAt, idHash: idHash}, nil
+	return &PortalSession{Token: token, CustomerID: id, ArchiveNo: rec.ArchiveNo, Name: name, Lang: c.Lang, ExpiresAt: s.ExpiresAt, Lifetime: s.ExpiresAt.Sub(now), idHash: idHash}, nil
 }
 
 func customerName(c *custos.Customer) string {

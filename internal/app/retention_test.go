@@ -91,7 +91,7 @@ func TestClosedCustomerIsRestricted_RF1(t *testing.T) {
 		if _, err := f.App.CloseRelationship(ctx, f.Actor("compliance"), c.ID, app.CloseInput{RelationshipEnd: "2099-01-01", Reason: "x"}); custos.ErrorCodeOf(err) != custos.EInvalid {
 			t.Fatalf("a future end date was accepted: %v", err)
 		}
-		closeCustomer(t, f, c, "2026-11-01")
+		closeCustomer(t, f, c, apptest.Day(-26))
 		if _, err := f.App.CloseRelationship(ctx, f.Actor("compliance"), c.ID, app.CloseInput{Reason: "again"}); custos.ErrorCodeOf(err) != custos.EConflict {
 			t.Fatalf("closed twice: %v", err)
 		}
@@ -106,7 +106,7 @@ func TestClosedCustomerIsRestricted_RF1(t *testing.T) {
 		if _, err := f.App.ChangeCustomer(ctx, mgr.WithPurpose("legal"), c.ID, 0, "更正", func(in *custos.CustomerInput) error { in.Occupation = "教师"; return nil }); err == nil {
 			t.Fatal("a closed customer was changed")
 		}
-		if _, _, err := f.App.RecordTransaction(ctx, f.Actor("am_bj01"), c.ID, txnIn("R1", "6222020200110000999", "2026-11-20 10:00:00", "10.00")); err == nil {
+		if _, _, err := f.App.RecordTransaction(ctx, f.Actor("am_bj01"), c.ID, txnIn("R1", "6222020200110000999", apptest.DayTime(-7, "10:00:00"), "10.00")); err == nil {
 			t.Fatal("a transaction was recorded for a closed customer")
 		}
 		page, err := f.App.SearchCustomers(ctx, mgr, custos.CustomerFilter{IDNumber: in.IDNumber})
@@ -133,7 +133,7 @@ func TestHoldReleasedOnlyByApproval_RF2(t *testing.T) {
 		if _, err := f.App.PlaceHold(ctx, f.Actor("compliance"), app.HoldInput{CustomerID: "0190f0f0-0000-7000-8000-000000000000", CaseRef: "X", Reason: "x"}); custos.ErrorCodeOf(err) != custos.ENotFound {
 			t.Fatalf("a hold on a missing customer: %v", err)
 		}
-		h, err := f.App.PlaceHold(ctx, f.Actor("compliance"), app.HoldInput{CustomerID: c.ID, Scope: custos.HoldTransactions, TxnFrom: "2026-01-01",
+		h, err := f.App.PlaceHold(ctx, f.Actor("compliance"), app.HoldInput{CustomerID: c.ID, Scope: custos.HoldTransactions, TxnFrom: apptest.Day(-330),
 			CaseRef: "(2026)京0105民初123号", Reason: "诉讼保全", Owner: "compliance"})
 		if err != nil {
 			t.Fatal(err)
@@ -184,7 +184,7 @@ func TestDestructionEndToEnd_RF2_RF3_RF4(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, c := range []*custos.Customer{gone, kept} {
-			in := txnIn("T"+string(rune('1'+i)), "6222020200117766554", "2026-11-20 10:00:00", "88.00")
+			in := txnIn("T"+string(rune('1'+i)), "6222020200117766554", apptest.DayTime(-7, "10:00:00"), "88.00")
 			in.CounterpartyName = "对手方乙"
 			if _, _, err := f.App.RecordTransaction(ctx, f.Actor("am_bj01"), c.ID, in); err != nil {
 				t.Fatal(err)
@@ -197,8 +197,8 @@ func TestDestructionEndToEnd_RF2_RF3_RF4(t *testing.T) {
 			KeysDir: f.Keys.Dir, CheckpointEvery: f.App.Config().CheckpointEvery, Clock: f.Clock}); err != nil {
 			t.Fatal(err)
 		}
-		closeCustomer(t, f, gone, "2026-11-25")
-		closeCustomer(t, f, kept, "2026-11-25")
+		closeCustomer(t, f, gone, apptest.Day(-2))
+		closeCustomer(t, f, kept, apptest.Day(-2))
 		if _, err := f.App.PlaceHold(ctx, f.Actor("compliance"), app.HoldInput{CustomerID: kept.ID, CaseRef: "公安协查 2026-77", Reason: "协查"}); err != nil {
 			t.Fatal(err)
 		}
@@ -432,17 +432,17 @@ func TestIDExpiryScan_RF4(t *testing.T) {
 			t.Fatalf("jobs: %v", names)
 		}
 		soon := apptest.Person("证件将到期")
-		soon.IDExpiry = "2027-06-30"
+		soon.IDExpiry = apptest.Day(215)
 		c := f.Create(t, "am_bj01", soon)
-		f.Create(t, "am_bj01", apptest.Person("证件长期有效")) // expires 2035
+		f.Create(t, "am_bj01", apptest.Person("证件长期有效")) // expires in eight years
 		closed := apptest.Person("已销户证件到期")
-		closed.IDExpiry = "2027-06-30"
+		closed.IDExpiry = apptest.Day(215)
 		cc := f.Create(t, "am_bj01", closed)
-		closeCustomer(t, f, cc, "2026-11-20")
+		closeCustomer(t, f, cc, apptest.Day(-7))
 		if n, err := f.App.IDExpiryScan(ctx); err != nil || n != 0 {
 			t.Fatalf("before expiry: %d %v", n, err)
 		}
-		f.Clock.Set(time.Date(2027, 7, 1, 9, 0, 0, 0, time.UTC))
+		f.Clock.Set(apptest.Start.AddDate(0, 0, 216)) // the day after the expiry
 		if n, err := f.App.IDExpiryScan(ctx); err != nil || n != 1 {
 			t.Fatalf("after expiry: %d flagged, want 1 (%v)", n, err)
 		}

@@ -154,7 +154,7 @@ func populate(t *testing.T, f *apptest.Fixture, a *app.App) *world {
 		t.Fatal(err)
 	}
 	title, body := "机密会谈纪要 TL-TITLE-9c2e", "客户透露其在离岸信托的安排 TL-BODY-4b7f，请勿外传"
-	if _, err := a.AddTimeline(ctx, am, first.ID, custos.TimelineEntry{Kind: custos.TimelineContact, OccurredOn: "2026-11-20", Title: title, Body: body}); err != nil {
+	if _, err := a.AddTimeline(ctx, am, first.ID, custos.TimelineEntry{Kind: custos.TimelineContact, OccurredOn: apptest.Day(-7), Title: title, Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	w.secrets = append(w.secrets, string(content), "CUSTOS-ATTACHMENT-PLAINTEXT-5d1c7e", filename, title, body, "TL-TITLE-9c2e", "TL-BODY-4b7f")
@@ -481,7 +481,7 @@ func TestAuditFailureFailsClosed(t *testing.T) {
 		}
 		_, err = a.UpdateCustomer(ctx, am, c.ID, 0, func(in *custos.CustomerInput) error { in.Address = "不应保存的地址"; return nil })
 		unavailable("UpdateCustomer", err)
-		_, err = a.AddTimeline(ctx, am, c.ID, custos.TimelineEntry{Kind: custos.TimelineNote, OccurredOn: "2026-11-26", Title: "不应保存"})
+		_, err = a.AddTimeline(ctx, am, c.ID, custos.TimelineEntry{Kind: custos.TimelineNote, OccurredOn: apptest.Day(-1), Title: "不应保存"})
 		unavailable("AddTimeline", err)
 
 		if n, _ := rd.CountCustomers(ctx); n != customers0 {

@@ -40,13 +40,13 @@ func TestPurgeExpiredTransactionsOfLiveCustomer_RF1_RF3(t *testing.T) {
 			}
 			return tx
 		}
-		record(live, "OLD1", "2026-11-20 10:00:00")
-		old2 := record(live, "OLD2", "2026-11-21 11:00:00")
+		record(live, "OLD1", apptest.DayTime(-7, "10:00:00"))
+		old2 := record(live, "OLD2", apptest.DayTime(-6, "11:00:00"))
 		if _, err := f.App.ReverseTransaction(ctx, am, old2.ID, "录入错误"); err != nil {
 			t.Fatal(err)
 		}
-		record(heldLive, "H1", "2026-11-20 10:00:00")
-		record(lateHeld, "L1", "2026-11-20 10:00:00")
+		record(heldLive, "H1", apptest.DayTime(-7, "10:00:00"))
+		record(lateHeld, "L1", apptest.DayTime(-7, "10:00:00"))
 		if _, err := f.App.PlaceHold(ctx, f.Actor("compliance"), app.HoldInput{CustomerID: heldLive.ID, Scope: custos.HoldTransactions,
 			CaseRef: "公安协查 2026-88", Reason: "协查"}); err != nil {
 			t.Fatal(err)

@@ -58,7 +58,7 @@ func TestOnboardingNeedsVerificationAndApproval(t *testing.T) { // R-A5, R-A6, R
 		if c.Status != custos.StatusDraft || c.Verification != custos.Unverified {
 			t.Fatalf("new archive is %s/%s, want draft/unverified", c.Status, c.Verification)
 		}
-		business := app.BusinessInput{Kind: custos.BusinessAccount, Reference: "6222020200112233445", Product: "借记卡", OpenedOn: "2026-11-27"}
+		business := app.BusinessInput{Kind: custos.BusinessAccount, Reference: "6222020200112233445", Product: "借记卡", OpenedOn: apptest.Day(0)}
 		if _, err := f.App.AddBusiness(ctx, am, c.ID, business); !errors.Is(err, custos.ErrNotEligible) {
 			t.Fatalf("business for a draft: %v", err)
 		}

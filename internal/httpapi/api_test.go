@@ -427,7 +427,7 @@ func walkCustomers(t *testing.T, f *apptest.Fixture, c *client) {
 	}
 
 	// Timeline, attachments, checklist.
-	if r = c.do("am_bj01", "POST", path+"/timeline", "", map[string]any{"kind": "contact", "occurred_on": "2026-11-20", "title": "电话回访"}); r.status != 201 {
+	if r = c.do("am_bj01", "POST", path+"/timeline", "", map[string]any{"kind": "contact", "occurred_on": apptest.Day(-7), "title": "电话回访"}); r.status != 201 {
 		t.Fatalf("timeline: %d %s", r.status, r.body)
 	}
 	c.do("am_bj01", "GET", path+"/timeline", "service", nil)

@@ -56,7 +56,7 @@ func walkExports(t *testing.T, f *apptest.Fixture, c *client) {
 
 	// The registry of confidentiality agreements (R-C7).
 	agreement := map[string]any{"party": "上海某会计师事务所", "reference": "NDA-API-001", "scope": []string{"investigation"},
-		"valid_from": "2026-01-01", "valid_to": "2026-12-31", "signed_by": "赵会计师；合规部"}
+		"valid_from": apptest.Day(-330), "valid_to": apptest.Day(34), "signed_by": "赵会计师；合规部"}
 	c.do("mgr_bj", "POST", "/api/v1/agreements", "", agreement).expect(t, 403, "a manager registers an agreement")
 	r := c.do("compliance", "POST", "/api/v1/agreements", "", map[string]any{"party": "x", "scope": []string{"all"}}).expect(t, 422, "incomplete agreement")
 	if fs := fieldsOf(t, r); fs["reference"] != custos.CodeRequired || fs["scope[0]"] != custos.CodeNotAllowed || fs["valid_from"] != custos.CodeInvalidDate {

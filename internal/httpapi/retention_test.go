@@ -54,13 +54,13 @@ func walkRetention(t *testing.T, f *apptest.Fixture, c *client) {
 	// Closing relationships; a hold on one of them (R-F1, R-F2).
 	gone, held := f.Create(t, "am_bj01", apptest.Person("接口销毁")), f.Create(t, "am_bj01", apptest.Person("接口保全"))
 	onboardForTxn(t, f, gone, "am_bj01")
-	close := map[string]any{"relationship_end": "2026-11-20", "reason": "客户销户"}
+	close := map[string]any{"relationship_end": apptest.Day(-7), "reason": "客户销户"}
 	c.do("am_bj01", "POST", "/api/v1/customers/"+gone.ID+"/close", "", close).expect(t, 403, "an account manager closes")
 	c.do("compliance", "POST", "/api/v1/customers/0190f0f0-0000-7000-8000-000000000000/close", "", close).expect(t, 404, "closing a missing customer")
 	c.do("compliance", "POST", "/api/v1/customers/"+gone.ID+"/close", "", map[string]any{"relationship_end": "20261120", "reason": "x"}).expect(t, 422, "a bad date")
 	var cl app.Closure
 	c.do("compliance", "POST", "/api/v1/customers/"+gone.ID+"/close", "", close).expect(t, 200, "close").json(t, &cl)
-	if cl.RelationshipEnd != "2026-11-20" || cl.ArchiveNo != gone.ArchiveNo {
+	if cl.RelationshipEnd != apptest.Day(-7) || cl.ArchiveNo != gone.ArchiveNo {
 		t.Fatalf("closure: %+v", cl)
 	}
 	c.do("compliance", "POST", "/api/v1/customers/"+gone.ID+"/close", "", close).expect(t, 409, "closing twice")

@@ -296,12 +296,12 @@ func walkOnboarding(t *testing.T, f *apptest.Fixture, c *client) {
 		t.Fatalf("a new archive is %s/%s, want draft/unverified", cust.Status, cust.Verification)
 	}
 	path := "/api/v1/customers/" + cust.ID
-	business := map[string]any{"kind": "account", "reference": "6222020200112233445", "product": "借记卡", "opened_on": "2026-11-27"}
+	business := map[string]any{"kind": "account", "reference": "6222020200112233445", "product": "借记卡", "opened_on": apptest.Day(0)}
 	r := c.do("am_bj01", "POST", path+"/business", "", business).expect(t, 409, "business for a draft")
 	if e := errorOf(t, r); e.Code != custos.EConflict || e.Message != custos.ErrNotEligible.Message {
 		t.Fatalf("not eligible: %s", r.body)
 	}
-	c.do("am_bj01", "POST", path+"/business", "", map[string]any{"kind": "mortgage", "reference": "1", "opened_on": "2026-11-27"}).expect(t, 422, "an unknown kind of business")
+	c.do("am_bj01", "POST", path+"/business", "", map[string]any{"kind": "mortgage", "reference": "1", "opened_on": apptest.Day(0)}).expect(t, 422, "an unknown kind of business")
 
 	rs := requestsOf(t, c, "am_bj01", "kind=onboarding&state=pending&customer_id="+cust.ID)
 	if len(rs) != 1 {

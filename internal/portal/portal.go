@@ -336,7 +336,9 @@ func (s *server) doLogin(w http.ResponseWriter, r *http.Request, c app.PortalCre
 		s.render(w, p, httpx.Status(code), "login")
 		return
 	}
-	s.setCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Expires: sess.ExpiresAt})
+	// Max-Age, not Expires: the client counts the lifetime from its own
+	// clock, which need not be the service's.
+	s.setCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, MaxAge: int(sess.Lifetime / time.Second)})
 	http.Redirect(w, r, "/portal/transactions", http.StatusSeeOther)
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -79,6 +80,12 @@ func TestPortalPages_RB5_RE3(t *testing.T) {
 		}
 		if session == nil || !session.HttpOnly || session.SameSite != http.SameSiteStrictMode || session.Path != Prefix {
 			t.Fatalf("session cookie %+v", session)
+		}
+		// The lifetime travels as Max-Age, which the client counts on its own
+		// clock; an Expires taken from the service's (here a fixture's) clock
+		// would be dropped by a client whose clock disagrees.
+		if !session.Expires.IsZero() || session.MaxAge <= 0 || session.MaxAge > int(app.DefaultConfig().SessionAbsolute/time.Second) {
+			t.Fatalf("session cookie lifetime: Expires %v, Max-Age %d", session.Expires, session.MaxAge)
 		}
 		resp, body := c.do("GET", "/portal/transactions", nil)
 		if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" || !strings.Contains(body, "交易查询") || !strings.Contains(body, "2500.50") {

@@ -42,7 +42,7 @@ func TestExportPages_RC7_RC8(t *testing.T) {
 		wantStatus(t, a, http.StatusUnprocessableEntity)
 		wantBody(t, a, `data-field="party"`, `data-field="scope"`)
 		wantRedirect(t, e.post("/agreements", url.Values{"party": {"某律师事务所"}, "reference": {"NDA-WEB-1"}, "scope": {"investigation"},
-			"valid_from": {"2026-01-01"}, "valid_to": {"2026-12-31"}, "signed_by": {"王律师"}}), "/agreements")
+			"valid_from": {apptest.Day(-330)}, "valid_to": {apptest.Day(34)}, "signed_by": {"王律师"}}), "/agreements")
 		a = e.get("/agreements")
 		wantBody(t, a, "NDA-WEB-1", "某律师事务所", "调查材料包")
 

@@ -395,7 +395,7 @@ func TestOutOfScopeIs404(t *testing.T) { // R-C1
 		}
 		wantStatus(t, e.get("/customers/"+other.ID+"/edit"), http.StatusNotFound)
 		wantStatus(t, e.post("/customers/"+other.ID+"/reveal", url.Values{"fields": {"id_number"}}), http.StatusNotFound)
-		wantStatus(t, e.post("/customers/"+other.ID+"/timeline", url.Values{"kind": {"note"}, "occurred_on": {"2026-11-01"}, "title": {"x"}}), http.StatusNotFound)
+		wantStatus(t, e.post("/customers/"+other.ID+"/timeline", url.Values{"kind": {"note"}, "occurred_on": {apptest.Day(-26)}, "title": {"x"}}), http.StatusNotFound)
 		wantStatus(t, e.get("/customers/"+other.ID+"/attachments/x"), http.StatusNotFound)
 		a := e.get("/no/such/page")
 		wantStatus(t, a, http.StatusNotFound)
@@ -455,10 +455,10 @@ func TestTimelineAndAttachments(t *testing.T) { // R-A6, R-A9, R-A11
 		e.purpose("service")
 		loc := "/customers/" + c.ID
 
-		a := e.post(loc+"/timeline", url.Values{"kind": {"contact"}, "occurred_on": {"2026-11-20"}})
+		a := e.post(loc+"/timeline", url.Values{"kind": {"contact"}, "occurred_on": {apptest.Day(-7)}})
 		wantStatus(t, a, http.StatusUnprocessableEntity)
 		wantBody(t, a, `<p class="field-error">必填</p>`)
-		a = e.post(loc+"/timeline", url.Values{"kind": {"contact"}, "occurred_on": {"2026-11-20"}, "title": {"上门拜访"}, "body": {"介绍理财产品"}})
+		a = e.post(loc+"/timeline", url.Values{"kind": {"contact"}, "occurred_on": {apptest.Day(-7)}, "title": {"上门拜访"}, "body": {"介绍理财产品"}})
 		wantRedirect(t, a, loc+"#timeline")
 
 		var buf bytes.Buffer

@@ -319,7 +319,7 @@ func TestVerificationAndBusinessForms(t *testing.T) { // R-A5, R-A6, R-A10
 			t.Fatal(err)
 		}
 		loc := "/customers/" + c.ID
-		business := url.Values{"kind": {"account"}, "reference": {"6222020200112233445"}, "product": {"借记卡"}, "opened_on": {"2026-11-27"}}
+		business := url.Values{"kind": {"account"}, "reference": {"6222020200112233445"}, "product": {"借记卡"}, "opened_on": {apptest.Day(0)}}
 
 		am := session(t, f, "am_bj01", "service")
 		a := am.get(loc)

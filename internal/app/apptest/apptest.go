@@ -6,6 +6,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -41,8 +43,44 @@ type Fixture struct {
 	Users map[string]*custos.User // by username
 }
 
-// Start is the fixture clock's starting time.
-var Start = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+// Start is the fixture clock's starting time: the latest 09:00 UTC (17:00
+// in China) at or before the real time the test binary started, moved
+// ahead by CUSTOS_TEST_CLOCK_YEARS years when that is set. Tests take every
+// date from it (Day, DayTime), never from a calendar, so that they pass on
+// any day; CI runs the time-sensitive packages once more with the clock
+// years ahead to prove it.
+var Start = start(time.Now())
+
+func start(now time.Time) time.Time {
+	now = now.UTC()
+	t := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, time.UTC)
+	if t.After(now) {
+		t = t.AddDate(0, 0, -1)
+	}
+	if v := os.Getenv("CUSTOS_TEST_CLOCK_YEARS"); v != "" {
+		years, err := strconv.Atoi(v)
+		if err != nil {
+			panic("apptest: CUSTOS_TEST_CLOCK_YEARS must be a whole number of years: " + v)
+		}
+		t = t.AddDate(years, 0, 0)
+	}
+	return t
+}
+
+// Day is the China-time calendar date of Start moved by days, as
+// YYYY-MM-DD: Day(0) is the fixture's today, Day(-7) a week earlier.
+func Day(days int) string {
+	return Start.In(custos.TxnZone).AddDate(0, 0, days).Format(time.DateOnly)
+}
+
+// DayTime is Day(days) followed by a China-time clock time such as
+// "10:00:00", in the form the transaction inputs take.
+func DayTime(days int, clock string) string { return Day(days) + " " + clock }
+
+// Year is the China-time calendar year of Start moved by years.
+func Year(years int) string {
+	return strconv.Itoa(Start.In(custos.TxnZone).Year() + years)
+}
 
 // The fixture's users: username → role and unit.
 var People = []struct {
@@ -137,7 +175,7 @@ func Person(name string) custos.CustomerInput {
 		// Born 1980–2012, one birthday per 12,000 customers and then the
 		// next order code: unique for millions, never born in the future.
 		IDNumber: idcard.GenerateResidentID("110105", time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, seq%12000), seq/12000+1, seq%2 == 0),
-		IDExpiry: "2035-01-01", Phone: "138" + pad8(seq), Address: "北京市朝阳区建国路" + itoa(seq) + "号",
+		IDExpiry: Year(8) + "-01-01", Phone: "138" + pad8(seq), Address: "北京市朝阳区建国路" + itoa(seq) + "号",
 	}
 }
 
