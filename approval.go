@@ -21,10 +21,14 @@ const (
 	KindExport      RequestKind = "export"          // data leaving for an outside party (R-C7)
 	KindHoldRelease RequestKind = "hold_release"    // releasing a legal hold (R-F2)
 	KindDestruction RequestKind = "destruction"     // destroying a batch of due records (R-F3), dual control
+	// KindPortfolio gives a customer or a building to someone's portfolio
+	// (R-C1). It has no default rule: an assignment takes effect at once
+	// unless an approval rule for it has been set.
+	KindPortfolio RequestKind = "portfolio"
 )
 
 // RequestKinds lists the kinds in display order.
-var RequestKinds = []RequestKind{KindOnboarding, KindChange, KindAccess, KindPaperLoan, KindCorrection, KindExport, KindHoldRelease, KindDestruction}
+var RequestKinds = []RequestKind{KindOnboarding, KindChange, KindAccess, KindPaperLoan, KindCorrection, KindExport, KindHoldRelease, KindDestruction, KindPortfolio}
 
 // RequestState is where a request stands.
 type RequestState string

@@ -208,8 +208,12 @@ type CustomerACL struct {
 	OrgPath     string
 	OwnerID     int64
 	Sensitivity Sensitivity
-	// InPortfolio: the customer, or its building, is in the actor's portfolio.
+	// InPortfolio: the customer itself is in the actor's portfolio.
 	InPortfolio bool
+	// ViaBuilding: the customer's building is in the actor's portfolio. A
+	// building is only a name, so it reaches normal customers of the
+	// holder's own unit and below, never a protected one (R-C1, R-C2).
+	ViaBuilding bool
 	// Granted lists the actions of the actor's active grants on this customer.
 	Granted []Action
 	// Restricted: the relationship has ended (the archive is closed); until
@@ -279,12 +283,12 @@ func Decide(a Actor, act Action, t CustomerACL) Decision {
 			}
 			return deny(DenyCreateOwnerRule)
 		}
-		if t.OwnerID == a.UserID || t.InPortfolio {
+		if t.OwnerID == a.UserID || t.InPortfolio || t.buildingReaches(a) {
 			return allow(ReasonPortfolio)
 		}
 		return deny(DenyScope)
 	case reachSubtree:
-		if act != ActCustomerCreate && (t.OwnerID == a.UserID || t.InPortfolio) {
+		if act != ActCustomerCreate && (t.OwnerID == a.UserID || t.InPortfolio || t.buildingReaches(a)) {
 			return allow(ReasonPortfolio)
 		}
 		if !PathContains(a.OrgPath, t.OrgPath) {
@@ -298,6 +302,12 @@ func Decide(a Actor, act Action, t CustomerACL) Decision {
 		return allow(ReasonUnit)
 	}
 	return deny(DenyRole)
+}
+
+// buildingReaches reports whether a building assignment reaches the
+// customer for the actor: a normal customer of the actor's unit or below.
+func (t CustomerACL) buildingReaches(a Actor) bool {
+	return t.ViaBuilding && t.Sensitivity == Normal && PathContains(a.OrgPath, t.OrgPath)
 }
 
 // SelfServiceActions are all a customer may do in the self-service portal,
@@ -355,8 +365,11 @@ func Allowed(a Actor, act Action) Decision {
 // every row with Decide, so the two can never disagree silently.
 type Scope struct {
 	UserID    int64
-	Portfolio bool   // owned by the actor or in the actor's portfolio
-	Subtree   string // org path prefix for normal customers ("" for none)
+	Portfolio bool // owned by the actor or in the actor's portfolio
+	// BuildingSubtree bounds the customers reached through the actor's
+	// buildings: normal customers of this unit and below (the actor's own).
+	BuildingSubtree string
+	Subtree         string // org path prefix for normal customers ("" for none)
 	// Grants: customers the actor holds an active grant on are always included.
 	Grants bool
 	// All is for system actors only.
@@ -381,7 +394,7 @@ func SearchScope(a Actor, act Action) Scope {
 	if a.Kind != ActorUser || a.UserID == 0 || !a.Role.Valid() {
 		return Scope{}
 	}
-	s := Scope{UserID: a.UserID, Grants: true, HideRestricted: hide}
+	s := Scope{UserID: a.UserID, Grants: true, HideRestricted: hide, BuildingSubtree: a.OrgPath}
 	switch customerRules[a.Role][act] {
 	case reachPortfolio:
 		s.Portfolio = true
@@ -390,6 +403,89 @@ func SearchScope(a Actor, act Action) Scope {
 		s.Portfolio = true // the actor's own customers, wherever they sit
 	}
 	return s
+}
+
+// Assignment is what the decision to give someone a customer, a building or
+// a grant needs to know: who receives it and, for a customer, the customer.
+type Assignment struct {
+	AssigneeID      int64
+	AssigneeRole    Role
+	AssigneeOrgPath string
+	AssigneeActive  bool
+	// Customer is the customer given; nil for a building.
+	Customer *CustomerACL
+}
+
+// PortfolioRoles are the roles that hold portfolios of customers or buildings.
+var PortfolioRoles = []Role{RoleAccountManager, RoleButler}
+
+// Assignment refusal reasons.
+const (
+	DenySelfAssignment = "self_assignment"
+	DenyAssigneeScope  = "assignee_out_of_scope"
+	DenyAssigneeRole   = "assignee_role"
+)
+
+// DecideAssignment decides giving a customer or a building to a member of
+// staff's portfolio (R-C1, R-C2, R-L2). Giving access is itself a decision:
+// only within the actor's own unit and below, to a portfolio holder of that
+// unit, never to oneself, and never a protected customer (that takes a
+// time-limited grant). A customer outside the actor's unit is reported as
+// DenyScope, which the service answers like a missing one.
+func DecideAssignment(a Actor, as Assignment) Decision {
+	if d := Allowed(a, ActPortfolioManage); !d.Allowed || a.Kind == ActorSystem {
+		return d
+	}
+	if as.Customer != nil {
+		if !PathContains(a.OrgPath, as.Customer.OrgPath) {
+			return deny(DenyScope)
+		}
+		if as.Customer.Sensitivity == Protected {
+			return deny(DenyProtected)
+		}
+	}
+	if as.AssigneeID == a.UserID {
+		return deny(DenySelfAssignment)
+	}
+	if !as.AssigneeActive || !PathContains(a.OrgPath, as.AssigneeOrgPath) {
+		return deny(DenyAssigneeScope)
+	}
+	if !slices.Contains(PortfolioRoles, as.AssigneeRole) {
+		return deny(DenyAssigneeRole)
+	}
+	return allow(ReasonUnit)
+}
+
+// DecideUnassignment decides taking a customer or building out of a
+// portfolio: only for holders within the actor's own unit and below.
+func DecideUnassignment(a Actor, as Assignment) Decision {
+	if d := Allowed(a, ActPortfolioManage); !d.Allowed || a.Kind == ActorSystem {
+		return d
+	}
+	if !PathContains(a.OrgPath, as.AssigneeOrgPath) {
+		return deny(DenyAssigneeScope)
+	}
+	return allow(ReasonUnit)
+}
+
+// DecideGrant decides issuing a time-limited grant on a customer (R-C1,
+// R-C2): by someone who may manage grants, on a customer of their own unit
+// or below (a protected one included: that is what grants are for), to an
+// active member of staff of that unit or below, never to oneself.
+func DecideGrant(a Actor, as Assignment) Decision {
+	if d := Allowed(a, ActGrantManage); !d.Allowed || a.Kind == ActorSystem {
+		return d
+	}
+	if as.Customer == nil || !PathContains(a.OrgPath, as.Customer.OrgPath) {
+		return deny(DenyScope)
+	}
+	if as.AssigneeID == a.UserID {
+		return deny(DenySelfAssignment)
+	}
+	if !as.AssigneeActive || !PathContains(a.OrgPath, as.AssigneeOrgPath) {
+		return deny(DenyAssigneeScope)
+	}
+	return allow(ReasonUnit)
 }
 
 // Grant gives one user time-limited access to one customer (R-C1, R-C2).

@@ -101,6 +101,9 @@ func inScope(s Scope, acl CustomerACL, user int64) bool {
 	if s.Portfolio && (acl.OwnerID == user || acl.InPortfolio) {
 		return true
 	}
+	if s.Portfolio && acl.ViaBuilding && acl.Sensitivity == Normal && PathContains(s.BuildingSubtree, acl.OrgPath) {
+		return true
+	}
 	if s.Subtree != "" && acl.Sensitivity == Normal && PathContains(s.Subtree, acl.OrgPath) {
 		return true
 	}
@@ -159,4 +162,87 @@ func TestSystemActions(t *testing.T) {
 		}
 	}
 	_ = fmt.Sprint()
+}
+
+// TestBuildingReach_RC1: a building in a portfolio is only a name; it
+// reaches normal customers of the holder's own unit and below, never a
+// protected customer nor one of another unit with a building of the same
+// name — and the search scope agrees cell by cell.
+func TestBuildingReach_RC1(t *testing.T) {
+	want := map[Role]string{RoleButler: "Y-Y-Y---", RoleAccountManager: "Y-Y-Y---", RoleManager: "Y-Y-Y---"}
+	for role, row := range want {
+		a := Actor{Kind: ActorUser, UserID: 7, Role: role, OrgPath: "/1/2/"}
+		for i, c := range cells {
+			acl := CustomerACL{OrgPath: c.path, OwnerID: 99, Sensitivity: c.sens, ViaBuilding: true}
+			got := Decide(a, ActCustomerRead, acl).Allowed
+			if w := row[i] == 'Y'; got != w {
+				t.Errorf("%s read via building on %s: %v, want %v", role, c.name, got, w)
+			}
+			if inScope(SearchScope(a, ActCustomerSearch), acl, 7) != Decide(a, ActCustomerSearch, acl).Allowed {
+				t.Errorf("%s search via building on %s: scope and decision disagree", role, c.name)
+			}
+		}
+	}
+}
+
+// TestAssignmentDecision_RC1 is the matrix of giving a customer or a
+// building to someone's portfolio and of issuing a grant (R-C1, R-C2,
+// R-L2): only within the actor's own unit and below, to a portfolio holder
+// of that unit, never to oneself, never a protected customer without a
+// grant; a grant reaches protected customers, still only in the unit.
+func TestAssignmentDecision_RC1(t *testing.T) {
+	mgr := Actor{Kind: ActorUser, UserID: 7, Role: RoleManager, OrgPath: "/1/2/"}
+	gm := Actor{Kind: ActorUser, UserID: 8, Role: RoleGeneralManager, OrgPath: "/1/"}
+	am := Actor{Kind: ActorUser, UserID: 9, Role: RoleAccountManager, OrgPath: "/1/2/3/"}
+	amHere := Assignment{AssigneeID: 20, AssigneeRole: RoleAccountManager, AssigneeOrgPath: "/1/2/3/", AssigneeActive: true}
+	cases := []struct {
+		name   string
+		actor  Actor
+		as     Assignment
+		assign string // DecideAssignment reason ("" = allowed)
+		grant  string // DecideGrant reason ("" = allowed)
+	}{
+		{"unit customer to an account manager below", mgr, with(amHere, cells[2]), "", DenyRole},
+		{"customer below", mgr, with(amHere, cells[4]), "", DenyRole},
+		{"protected customer", mgr, with(amHere, cells[3]), DenyProtected, DenyRole},
+		{"customer of another branch", mgr, with(amHere, cells[6]), DenyScope, DenyRole},
+		{"protected customer of another branch", mgr, with(amHere, cells[7]), DenyScope, DenyRole},
+		{"to oneself", mgr, with(Assignment{AssigneeID: 7, AssigneeRole: RoleManager, AssigneeOrgPath: "/1/2/", AssigneeActive: true}, cells[2]), DenySelfAssignment, DenyRole},
+		{"to someone of another branch", mgr, with(Assignment{AssigneeID: 21, AssigneeRole: RoleAccountManager, AssigneeOrgPath: "/1/4/", AssigneeActive: true}, cells[2]), DenyAssigneeScope, DenyRole},
+		{"to a disabled user", mgr, with(Assignment{AssigneeID: 22, AssigneeRole: RoleAccountManager, AssigneeOrgPath: "/1/2/", AssigneeActive: false}, cells[2]), DenyAssigneeScope, DenyRole},
+		{"to an inspector", mgr, with(Assignment{AssigneeID: 23, AssigneeRole: RoleInspector, AssigneeOrgPath: "/1/2/", AssigneeActive: true}, cells[2]), DenyAssigneeRole, DenyRole},
+		{"a building to a butler below", mgr, Assignment{AssigneeID: 24, AssigneeRole: RoleButler, AssigneeOrgPath: "/1/2/3/", AssigneeActive: true}, "", DenyRole},
+		{"a building to oneself", mgr, Assignment{AssigneeID: 7, AssigneeRole: RoleManager, AssigneeOrgPath: "/1/2/", AssigneeActive: true}, DenySelfAssignment, DenyRole},
+		{"the general manager, anywhere", gm, with(amHere, cells[6]), "", ""},
+		{"the general manager, protected", gm, with(amHere, cells[7]), DenyProtected, ""},
+		{"the general manager to oneself", gm, with(Assignment{AssigneeID: 8, AssigneeRole: RoleGeneralManager, AssigneeOrgPath: "/1/", AssigneeActive: true}, cells[3]), DenyProtected, DenySelfAssignment},
+		{"the general manager to a disabled user", gm, with(Assignment{AssigneeID: 22, AssigneeRole: RoleAccountManager, AssigneeOrgPath: "/1/2/", AssigneeActive: false}, cells[3]), DenyProtected, DenyAssigneeScope},
+		{"the general manager, a grant to an inspector", gm, with(Assignment{AssigneeID: 23, AssigneeRole: RoleInspector, AssigneeOrgPath: "/1/2/", AssigneeActive: true}, cells[3]), DenyProtected, ""},
+		{"the general manager, a grant outside the bank", Actor{Kind: ActorUser, UserID: 8, Role: RoleGeneralManager, OrgPath: "/1/2/"}, with(amHere, cells[6]), DenyScope, DenyScope},
+		{"an account manager", am, with(Assignment{AssigneeID: 25, AssigneeRole: RoleAccountManager, AssigneeOrgPath: "/1/2/3/", AssigneeActive: true}, cells[4]), DenyRole, DenyRole},
+	}
+	for _, c := range cases {
+		if d := DecideAssignment(c.actor, c.as); d.Allowed != (c.assign == "") || (!d.Allowed && d.Reason != c.assign) {
+			t.Errorf("assign %s: %+v, want %q", c.name, d, c.assign)
+		}
+		if d := DecideGrant(c.actor, c.as); d.Allowed != (c.grant == "") || (!d.Allowed && d.Reason != c.grant) {
+			t.Errorf("grant %s: %+v, want %q", c.name, d, c.grant)
+		}
+	}
+	if d := DecideUnassignment(mgr, Assignment{AssigneeOrgPath: "/1/4/"}); d.Allowed {
+		t.Error("a manager took a customer out of another branch's portfolio")
+	}
+	if d := DecideUnassignment(mgr, Assignment{AssigneeOrgPath: "/1/2/3/"}); !d.Allowed {
+		t.Errorf("a manager could not take a customer out of a portfolio below: %+v", d)
+	}
+}
+
+func with(as Assignment, c struct {
+	name  string
+	owner int64
+	path  string
+	sens  Sensitivity
+}) Assignment {
+	as.Customer = &CustomerACL{OrgPath: c.path, OwnerID: c.owner, Sensitivity: c.sens}
+	return as
 }

@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -340,9 +342,9 @@ type GrantInput struct {
 // MaxGrantDuration bounds a grant.
 const MaxGrantDuration = 90 * 24 * time.Hour
 
-// CreateGrant gives a user time-limited access to a customer (R-C1, R-C2).
-// It is the general manager's or administrator's decision; the approval
-// workflow issue routes requests here.
+// CreateGrant gives a user time-limited access to a customer (R-C1, R-C2):
+// the decision of someone who manages grants, on a customer of their unit
+// or below, to staff of that unit, never to themselves (custos.DecideGrant).
 func (a *App) CreateGrant(ctx context.Context, actor custos.Actor, in GrantInput) (*custos.Grant, error) {
 	if err := a.requireSystem(ctx, actor, custos.ActGrantManage); err != nil {
 		return nil, err
@@ -352,15 +354,14 @@ func (a *App) CreateGrant(ctx context.Context, actor custos.Actor, in GrantInput
 		u, err := a.db.Reader().UserByName(ctx, custos.NormalizeUsername(in.Username))
 		if err == nil {
 			in.UserID = u.ID
+		} else {
+			v.Addf("user_id", custos.CodeUnknown)
 		}
-	}
-	if in.UserID == 0 {
+	} else if in.UserID == 0 {
 		v.Addf("user_id", custos.CodeRequired)
-	} else if _, err := a.db.Reader().User(ctx, in.UserID); err != nil {
-		v.Addf("user_id", custos.CodeUnknown)
 	}
-	if in.UserID == actor.UserID {
-		v.Add("user_id", custos.CodeNotAllowed, custos.Message{ZH: "不能给自己授权", EN: "you cannot grant access to yourself"})
+	if in.CustomerID == "" {
+		v.Addf("customer_id", custos.CodeRequired)
 	}
 	if len(in.Actions) == 0 {
 		in.Actions = []custos.Action{custos.ActCustomerRead}
@@ -388,6 +389,13 @@ func (a *App) CreateGrant(ctx context.Context, actor custos.Actor, in GrantInput
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	as, err := a.assignment(ctx, in.UserID, in.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	if d := custos.DecideGrant(actor, as); !d.Allowed {
+		return nil, a.refuseAssignment(ctx, actor, custos.ActGrantManage, in.CustomerID, d)
 	}
 	now := a.now()
 	g := &custos.Grant{UserID: in.UserID, CustomerID: in.CustomerID, Actions: in.Actions, Purpose: in.Purpose, Reason: strings.TrimSpace(in.Reason),
@@ -438,31 +446,183 @@ func (a *App) Grants(ctx context.Context, actor custos.Actor, userID int64, cust
 	return out, internal("list grants", err)
 }
 
-// AddPortfolio assigns a customer or building to a member of staff (R-C1).
-func (a *App) AddPortfolio(ctx context.Context, actor custos.Actor, e custos.PortfolioEntry) error {
-	if (e.CustomerID == "") == (e.Building == "") {
-		return (&custos.Validation{Fields: []custos.FieldError{{Field: "customer_id", Code: custos.CodeRequired, Message: custos.Message{ZH: "请指定客户或楼栋之一", EN: "name either a customer or a building"}}}}).Err()
+// errAssigneeUnknown answers for an assignee who is missing or outside the
+// actor's unit alike.
+var errAssigneeUnknown = (&custos.Validation{Fields: []custos.FieldError{{Field: "user_id", Code: custos.CodeUnknown,
+	Message: custos.Message{ZH: "本机构及下级机构中没有此用户", EN: "no such user in your unit or below"}}}}).Err()
+
+// errCustomerHidden answers for a customer that is missing or not the
+// actor's to give, exactly as a read does (upspin: existence does not leak).
+var errCustomerHidden = custos.ErrNotFound
+
+// assignment gathers the facts of DecideAssignment and DecideGrant: the
+// assignee and, when customerID is set, the customer.
+func (a *App) assignment(ctx context.Context, userID int64, customerID string) (custos.Assignment, error) {
+	var as custos.Assignment
+	rd := a.db.Reader()
+	u, err := rd.User(ctx, userID)
+	if err != nil && !errors.Is(err, custos.ErrNotFound) {
+		return as, internal("load user", err)
 	}
-	return a.adminWrite(ctx, actor, custos.ActPortfolioManage, "portfolio.add", func(tx *sqlstore.Tx) (string, error) {
-		if _, err := tx.User(ctx, e.UserID); err != nil {
-			return "", err
+	if err == nil {
+		o, err := rd.Org(ctx, u.OrgID)
+		if err != nil {
+			return as, internal("load org", err)
 		}
-		ref := e.Building
-		if e.CustomerID != "" {
-			ref = a.customerRef(e.CustomerID)
+		as.AssigneeID, as.AssigneeRole, as.AssigneeOrgPath, as.AssigneeActive = u.ID, u.Role, o.Path, !u.Disabled
+	}
+	if customerID != "" {
+		acl, err := rd.ACL(ctx, customerID, 0, a.now())
+		if errors.Is(err, custos.ErrNotFound) {
+			acl = custos.CustomerACL{CustomerID: customerID} // no unit: out of every scope
+		} else if err != nil {
+			return as, internal("load customer", err)
 		}
-		return ref, tx.AddPortfolio(ctx, e)
-	})
+		as.Customer = &acl
+	}
+	return as, nil
 }
 
-// RemovePortfolio removes an assignment.
-func (a *App) RemovePortfolio(ctx context.Context, actor custos.Actor, e custos.PortfolioEntry) error {
-	return a.adminWrite(ctx, actor, custos.ActPortfolioManage, "portfolio.remove", func(tx *sqlstore.Tx) (string, error) {
-		ref := e.Building
-		if e.CustomerID != "" {
-			ref = a.customerRef(e.CustomerID)
+// refuseAssignment audits a refused assignment or grant and answers it: a
+// customer the actor may not give is answered as missing, an assignee
+// outside the actor's unit as unknown.
+func (a *App) refuseAssignment(ctx context.Context, actor custos.Actor, act custos.Action, customerID string, d custos.Decision) error {
+	var answer error
+	switch d.Reason {
+	case custos.DenyScope, custos.DenyProtected:
+		answer = errCustomerHidden
+	case custos.DenyAssigneeScope:
+		answer = errAssigneeUnknown
+	case custos.DenySelfAssignment:
+		answer = (&custos.Validation{Fields: []custos.FieldError{{Field: "user_id", Code: custos.CodeNotAllowed,
+			Message: custos.Message{ZH: "不能把客户或权限分配给自己", EN: "you cannot give a customer or access to yourself"}}}}).Err()
+	case custos.DenyAssigneeRole:
+		answer = (&custos.Validation{Fields: []custos.FieldError{{Field: "user_id", Code: custos.CodeNotAllowed,
+			Message: custos.Message{ZH: "只有客户经理和管家可以管理客户名单", EN: "only account managers and butlers hold portfolios"}}}}).Err()
+	default:
+		answer = custos.Errorf(custos.EForbidden, "无此操作权限", "not allowed")
+	}
+	return a.denied(ctx, actor, act, customerID, d.Reason, answer)
+}
+
+// AddPortfolio gives a customer or a building to a member of staff (R-C1).
+// It is itself a decision (custos.DecideAssignment), audited either way;
+// when an approval rule for portfolio assignments is set it files a
+// request (returned) instead, and the assignment takes effect on approval.
+func (a *App) AddPortfolio(ctx context.Context, actor custos.Actor, e custos.PortfolioEntry) (*custos.Request, error) {
+	if (e.CustomerID == "") == (e.Building == "") {
+		return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "customer_id", Code: custos.CodeRequired, Message: custos.Message{ZH: "请指定客户或楼栋之一", EN: "name either a customer or a building"}}}}).Err()
+	}
+	if err := a.requireSystem(ctx, actor, custos.ActPortfolioManage); err != nil {
+		return nil, err
+	}
+	as, err := a.assignment(ctx, e.UserID, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	if d := custos.DecideAssignment(actor, as); !d.Allowed {
+		return nil, a.refuseAssignment(ctx, actor, custos.ActPortfolioManage, e.CustomerID, d)
+	}
+	ref, err := a.refData(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, ruled := ref.rules[custos.KindPortfolio]; ruled && actor.Kind == custos.ActorUser {
+		return a.requestPortfolio(ctx, actor, e, as)
+	}
+	err = a.adminWrite(ctx, actor, custos.ActPortfolioManage, "portfolio.add", func(tx *sqlstore.Tx) (string, error) {
+		return a.portfolioRef(e), tx.AddPortfolio(ctx, e)
+	})
+	return nil, err
+}
+
+func (a *App) portfolioRef(e custos.PortfolioEntry) string {
+	if e.CustomerID != "" {
+		return a.customerRef(e.CustomerID)
+	}
+	return e.Building
+}
+
+// portfolioSubject is a portfolio request's subject: the assignee and,
+// for a building, the building key (a place name, not personal data).
+func portfolioSubject(e custos.PortfolioEntry) string {
+	return fmt.Sprintf("portfolio:%d:%s", e.UserID, e.Building)
+}
+
+func parsePortfolioSubject(r *sqlstore.RequestRecord) (custos.PortfolioEntry, error) {
+	rest, ok := strings.CutPrefix(r.SubjectID, "portfolio:")
+	uid, building, ok2 := strings.Cut(rest, ":")
+	id, err := strconv.ParseInt(uid, 10, 64)
+	if !ok || !ok2 || err != nil {
+		return custos.PortfolioEntry{}, fmt.Errorf("portfolio request %d names no assignment", r.ID)
+	}
+	return custos.PortfolioEntry{UserID: id, CustomerID: r.CustomerID, Building: building}, nil
+}
+
+func (a *App) requestPortfolio(ctx context.Context, actor custos.Actor, e custos.PortfolioEntry, as custos.Assignment) (*custos.Request, error) {
+	orgID := actor.OrgID
+	if rec, err := a.db.Reader().Customer(ctx, e.CustomerID); err == nil {
+		orgID = rec.OrgID
+	}
+	what := e.Building
+	if e.CustomerID != "" {
+		what = "customer"
+	}
+	var out *custos.Request
+	err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+		r, err := a.newRequest(ctx, tx, actor, custos.KindPortfolio, orgID, e.CustomerID, "portfolio",
+			fmt.Sprintf("%s → user %d (%s)", what, e.UserID, as.AssigneeRole))
+		if err != nil {
+			return err
 		}
-		return ref, tx.RemovePortfolio(ctx, e)
+		r.SubjectID = portfolioSubject(e)
+		if err := a.insertRequest(ctx, tx, actor, r, nil, nil); err != nil {
+			return err
+		}
+		out = &r.Request
+		return nil
+	})
+	if err != nil {
+		return nil, internal("request portfolio", err)
+	}
+	a.notifyFiled(ctx, out)
+	return out, nil
+}
+
+// applyPortfolio makes an approved assignment take effect, deciding it
+// again for the requester: their unit or the customer may have moved.
+func (a *App) applyPortfolio(ctx context.Context, tx *sqlstore.Tx, approver custos.Actor, r *sqlstore.RequestRecord) error {
+	e, err := parsePortfolioSubject(r)
+	if err != nil {
+		return err
+	}
+	if e.UserID == approver.UserID {
+		return custos.Errorf(custos.EForbidden, "不能批准把客户分配给自己", "you cannot approve an assignment to yourself")
+	}
+	if err := tx.AddPortfolio(ctx, e); err != nil {
+		return err
+	}
+	ev := custos.NewEvent(approver, "portfolio.add", custos.OutcomeOK)
+	ev.TargetType, ev.TargetRef = "portfolio", a.portfolioRef(e)
+	ev.Detail = detail(map[string]any{"request": r.ID, "requested_by": r.RequestedBy, "user_id": e.UserID})
+	return a.appendTx(ctx, tx, ev)
+}
+
+// RemovePortfolio takes a customer or a building out of a portfolio: only
+// for holders within the actor's unit and below (custos.DecideUnassignment).
+func (a *App) RemovePortfolio(ctx context.Context, actor custos.Actor, e custos.PortfolioEntry) error {
+	if err := a.requireSystem(ctx, actor, custos.ActPortfolioManage); err != nil {
+		return err
+	}
+	as, err := a.assignment(ctx, e.UserID, "")
+	if err != nil {
+		return err
+	}
+	if d := custos.DecideUnassignment(actor, as); !d.Allowed {
+		return a.refuseAssignment(ctx, actor, custos.ActPortfolioManage, "", d)
+	}
+	return a.adminWrite(ctx, actor, custos.ActPortfolioManage, "portfolio.remove", func(tx *sqlstore.Tx) (string, error) {
+		return a.portfolioRef(e), tx.RemovePortfolio(ctx, e)
 	})
 }
 

@@ -26,8 +26,9 @@ func TestServiceMatrix(t *testing.T) {
 		c3 := f.Create(t, "mgr_sh", apptest.Person("三号"))
 		h := apptest.Person("四号")
 		h.Category, h.Household = "property_owner", &custos.Household{Estate: "阳光花园", Building: "3栋", Floor: "5", Unit: "502"}
+		h.Org = "BJ01" // the estate is the sub-branch's: its butler's buildings reach no further (R-C1)
 		c4 := f.Create(t, "mgr_bj", h)
-		if err := f.App.AddPortfolio(ctx, f.Actor("mgr_bj"), custos.PortfolioEntry{UserID: f.Users["butler_bj01"].ID, Building: custos.BuildingKey("阳光花园", "3栋")}); err != nil {
+		if _, err := f.App.AddPortfolio(ctx, f.Actor("mgr_bj"), custos.PortfolioEntry{UserID: f.Users["butler_bj01"].ID, Building: custos.BuildingKey("阳光花园", "3栋")}); err != nil {
 			t.Fatal(err)
 		}
 		customers := []*custos.Customer{c1, c2, c3, c4}

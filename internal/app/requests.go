@@ -451,6 +451,8 @@ func (a *App) apply(ctx context.Context, tx *sqlstore.Tx, approver custos.Actor,
 		return a.applyHoldRelease(ctx, tx, approver, r)
 	case custos.KindDestruction:
 		return a.applyDestruction(ctx, tx, approver, r)
+	case custos.KindPortfolio:
+		return a.applyPortfolio(ctx, tx, approver, r)
 	}
 	return fmt.Errorf("no way to apply %s", r.Kind)
 }

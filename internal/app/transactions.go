@@ -1067,7 +1067,7 @@ func (a *App) openTxns(ctx context.Context, actor custos.Actor, recs []*sqlstore
 				continue
 			}
 			acl := custos.CustomerACL{CustomerID: c.ID, OrgPath: org.Path, OwnerID: c.OwnerID, Sensitivity: c.Sensitivity,
-				InPortfolio: rels[c.ID].InPortfolio, Granted: rels[c.ID].Granted, Restricted: c.Status == custos.StatusClosed}
+				InPortfolio: rels[c.ID].InPortfolio, ViaBuilding: rels[c.ID].ViaBuilding, Granted: rels[c.ID].Granted, Restricted: c.Status == custos.StatusClosed}
 			allowed[n] = custos.Decide(actor, custos.ActTxnRead, acl).Allowed
 			protectedOK[n] = custos.Decide(actor, custos.ActTxnProtected, acl).Allowed
 		}

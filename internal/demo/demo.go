@@ -172,7 +172,7 @@ func Seed(ctx context.Context, a *app.App, out io.Writer) (*Result, error) {
 		return nil, fmt.Errorf("demo: load %s: %w", butler, err)
 	}
 	for _, bldg := range estateBuildings {
-		if err := a.AddPortfolio(ctx, sys, custos.PortfolioEntry{UserID: b.UserID, Building: custos.BuildingKey(estateName, bldg)}); err != nil {
+		if _, err := a.AddPortfolio(ctx, sys, custos.PortfolioEntry{UserID: b.UserID, Building: custos.BuildingKey(estateName, bldg)}); err != nil {
 			return nil, fmt.Errorf("demo: assign building %s: %w", bldg, err)
 		}
 	}

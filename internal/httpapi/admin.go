@@ -116,8 +116,13 @@ func (api *API) addPortfolio(w http.ResponseWriter, r *http.Request, a custos.Ac
 	if err := decode(r, &e); err != nil {
 		return err
 	}
-	if err := api.app.AddPortfolio(r.Context(), a, e); err != nil {
+	req, err := api.app.AddPortfolio(r.Context(), a, e)
+	if err != nil {
 		return err
+	}
+	if req != nil { // an approval rule applies: the assignment waits for it
+		httpx.WriteJSON(w, http.StatusAccepted, req)
+		return nil
 	}
 	httpx.WriteJSON(w, http.StatusCreated, e)
 	return nil

@@ -254,14 +254,14 @@ func (tx *Tx) ACL(ctx context.Context, customerID string, userID int64, now time
 	if err != nil {
 		return a, err
 	}
-	a.InPortfolio, a.Granted = rel[customerID].InPortfolio, rel[customerID].Granted
+	a.InPortfolio, a.ViaBuilding, a.Granted = rel[customerID].InPortfolio, rel[customerID].ViaBuilding, rel[customerID].Granted
 	return a, nil
 }
 
 // ACLOf builds the decision facts from a loaded record and its relation to the user.
 func ACLOf(r *CustomerRecord, rel Relation) custos.CustomerACL {
 	return custos.CustomerACL{CustomerID: r.ID, OrgPath: r.OrgPath, OwnerID: r.OwnerID, Sensitivity: r.Sensitivity,
-		InPortfolio: rel.InPortfolio, Granted: rel.Granted, Restricted: r.Status == custos.StatusClosed}
+		InPortfolio: rel.InPortfolio, ViaBuilding: rel.ViaBuilding, Granted: rel.Granted, Restricted: r.Status == custos.StatusClosed}
 }
 
 // RelationKey names a customer (and its building) whose relation to a user is wanted.
@@ -271,9 +271,10 @@ type RelationKey struct {
 }
 
 // Relation is how one user relates to one customer: through the portfolio
-// (the customer or its building) and through active grants.
+// (the customer itself, or its building) and through active grants.
 type Relation struct {
 	InPortfolio bool
+	ViaBuilding bool
 	Granted     []custos.Action
 }
 
@@ -325,7 +326,7 @@ func (tx *Tx) Relations(ctx context.Context, userID int64, keys []RelationKey, n
 		case "b":
 			for _, id := range byBuilding[key] {
 				r := out[id]
-				r.InPortfolio = true
+				r.ViaBuilding = true
 				out[id] = r
 			}
 		case "g":
@@ -350,11 +351,16 @@ type CustomerQuery struct {
 	NameHash []byte                // blind index of a person's full name
 }
 
+// buildingScopeSQL is the customers reached through the user's buildings:
+// normal customers of the user's own unit and below (custos.Decide agrees).
+const buildingScopeSQL = `(c.building <> '' AND c.sensitivity = 'normal' AND c.building IN (SELECT building FROM portfolio_buildings WHERE user_id = ?)
+			AND c.org_id IN (SELECT id FROM orgs WHERE path LIKE ? ESCAPE '\'))`
+
 // scopeSQL renders a permission scope as a WHERE fragment.
 func (tx *Tx) scopeSQL(s custos.Scope, now time.Time) (string, []any) {
 	if s.HideRestricted {
 		// Closed customers are restricted to storage, legal and audit use (R-F1).
-		w, args := tx.scopeSQL(custos.Scope{UserID: s.UserID, Portfolio: s.Portfolio, Subtree: s.Subtree, Grants: s.Grants, All: s.All}, now)
+		w, args := tx.scopeSQL(custos.Scope{UserID: s.UserID, Portfolio: s.Portfolio, BuildingSubtree: s.BuildingSubtree, Subtree: s.Subtree, Grants: s.Grants, All: s.All}, now)
 		return "(c.status <> 'closed' AND " + w + ")", args
 	}
 	if s.All {
@@ -363,10 +369,12 @@ func (tx *Tx) scopeSQL(s custos.Scope, now time.Time) (string, []any) {
 	var parts []string
 	var args []any
 	if s.Portfolio {
-		parts = append(parts, `c.owner_id = ?`,
-			`c.id IN (SELECT customer_id FROM portfolio WHERE user_id = ?)`,
-			`(c.building <> '' AND c.building IN (SELECT building FROM portfolio_buildings WHERE user_id = ?))`)
-		args = append(args, s.UserID, s.UserID, s.UserID)
+		parts = append(parts, `c.owner_id = ?`, `c.id IN (SELECT customer_id FROM portfolio WHERE user_id = ?)`)
+		args = append(args, s.UserID, s.UserID)
+		if s.BuildingSubtree != "" {
+			parts = append(parts, buildingScopeSQL)
+			args = append(args, s.UserID, like(s.BuildingSubtree)+"%")
+		}
 	}
 	if s.Subtree != "" {
 		parts = append(parts, `(c.sensitivity = 'normal' AND c.org_id IN (SELECT id FROM orgs WHERE path LIKE ? ESCAPE '\'))`)

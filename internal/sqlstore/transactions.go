@@ -992,7 +992,7 @@ type TxnQuery struct {
 func (tx *Tx) txnScopeSQL(s custos.Scope, act custos.Action, now time.Time) (string, []any) {
 	if s.HideRestricted {
 		// Closed customers are restricted to storage, legal and audit use (R-F1).
-		w, args := tx.txnScopeSQL(custos.Scope{UserID: s.UserID, Portfolio: s.Portfolio, Subtree: s.Subtree, Grants: s.Grants, All: s.All}, act, now)
+		w, args := tx.txnScopeSQL(custos.Scope{UserID: s.UserID, Portfolio: s.Portfolio, BuildingSubtree: s.BuildingSubtree, Subtree: s.Subtree, Grants: s.Grants, All: s.All}, act, now)
 		return "(c.status <> 'closed' AND " + w + ")", args
 	}
 	if s.All {
@@ -1001,10 +1001,12 @@ func (tx *Tx) txnScopeSQL(s custos.Scope, act custos.Action, now time.Time) (str
 	var parts []string
 	var args []any
 	if s.Portfolio {
-		parts = append(parts, `c.owner_id = ?`,
-			`c.id IN (SELECT customer_id FROM portfolio WHERE user_id = ?)`,
-			`(c.building <> '' AND c.building IN (SELECT building FROM portfolio_buildings WHERE user_id = ?))`)
-		args = append(args, s.UserID, s.UserID, s.UserID)
+		parts = append(parts, `c.owner_id = ?`, `c.id IN (SELECT customer_id FROM portfolio WHERE user_id = ?)`)
+		args = append(args, s.UserID, s.UserID)
+		if s.BuildingSubtree != "" {
+			parts = append(parts, buildingScopeSQL)
+			args = append(args, s.UserID, like(s.BuildingSubtree)+"%")
+		}
 	}
 	if s.Subtree != "" {
 		parts = append(parts, `(c.sensitivity = 'normal' AND c.org_id IN (SELECT id FROM orgs WHERE path LIKE ? ESCAPE '\'))`)

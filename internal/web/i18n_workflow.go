@@ -29,6 +29,7 @@ var workflowMessages = map[string]struct{ zh, en string }{
 	"kind.correction":      {"客户更正申请", "Customer correction"},
 	"kind.export":          {"对外提供数据", "Export to an outside party"},
 	"kind.hold_release":    {"解除诉讼保全", "Legal hold release"},
+	"kind.portfolio":       {"分配客户或楼栋", "Portfolio assignment"},
 	"kind.destruction":     {"档案销毁", "Destruction"},
 
 	"state.pending":   {"待审批", "Pending"},
