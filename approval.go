@@ -134,24 +134,27 @@ func (r ApprovalRule) Validate() error {
 
 // Request is one approval request.
 type Request struct {
-	ID          int64             `json:"id"`
-	Kind        RequestKind       `json:"kind"`
-	State       RequestState      `json:"state"`
-	CustomerID  string            `json:"customer_id,omitempty"`
-	SubjectID   string            `json:"subject_id,omitempty"` // what else it concerns: a paper file, a grant user
-	OrgID       int64             `json:"org_id"`               // the unit whose approvers decide (ScopeUnit)
-	OrgPath     string            `json:"-"`
-	Reason      string            `json:"reason"`
-	Summary     string            `json:"summary,omitempty"` // a short description without personal data
-	RequestedBy int64             `json:"requested_by"`
-	RequestedAt time.Time         `json:"requested_at"`
-	ExpiresAt   time.Time         `json:"expires_at"`
-	Required    int               `json:"required"`
-	Decisions   []RequestDecision `json:"decisions"`
-	DecidedAt   *time.Time        `json:"decided_at,omitempty"`
-	AppliedAt   *time.Time        `json:"applied_at,omitempty"`
-	Outcome     string            `json:"outcome,omitempty"` // why it was rejected, cancelled or expired
-	Version     int64             `json:"version"`
+	ID          int64        `json:"id"`
+	Kind        RequestKind  `json:"kind"`
+	State       RequestState `json:"state"`
+	CustomerID  string       `json:"customer_id,omitempty"`
+	SubjectID   string       `json:"subject_id,omitempty"` // what else it concerns: a paper file, a grant user
+	OrgID       int64        `json:"org_id"`               // the unit whose approvers decide (ScopeUnit)
+	OrgPath     string       `json:"-"`
+	Reason      string       `json:"reason"`
+	Summary     string       `json:"summary,omitempty"` // a short description without personal data
+	RequestedBy int64        `json:"requested_by"`      // 0 when RequestedByCustomer
+	// RequestedByCustomer: the request's customer filed it in the
+	// self-service portal (R-B5); only the customer may withdraw it.
+	RequestedByCustomer bool              `json:"requested_by_customer,omitempty"`
+	RequestedAt         time.Time         `json:"requested_at"`
+	ExpiresAt           time.Time         `json:"expires_at"`
+	Required            int               `json:"required"`
+	Decisions           []RequestDecision `json:"decisions"`
+	DecidedAt           *time.Time        `json:"decided_at,omitempty"`
+	AppliedAt           *time.Time        `json:"applied_at,omitempty"`
+	Outcome             string            `json:"outcome,omitempty"` // why it was rejected, cancelled or expired
+	Version             int64             `json:"version"`
 	// Payload is the kind-specific content (a proposed change, an access
 	// request's duration and actions …); stored encrypted under the
 	// customer's key when it may hold personal data.
@@ -247,11 +250,20 @@ func (r *Request) Cancel(a Actor, now time.Time) error {
 	if r.State != RequestPending {
 		return ErrNotPending
 	}
-	if a.UserID != r.RequestedBy {
+	if !r.IsRequester(a) {
 		return ErrNotRequester
 	}
 	r.State, r.Outcome, r.DecidedAt = RequestCancelled, "cancelled", &now
 	return nil
+}
+
+// IsRequester reports whether a is who filed the request: the member of
+// staff, or, for a customer's own request, that customer in the portal.
+func (r *Request) IsRequester(a Actor) bool {
+	if r.RequestedByCustomer {
+		return a.Kind == ActorCustomer && a.CustomerID != "" && a.CustomerID == r.CustomerID
+	}
+	return a.Kind == ActorUser && a.UserID != 0 && a.UserID == r.RequestedBy
 }
 
 // MarkApplied records that an approved request took effect.

@@ -1,6 +1,7 @@
 package custos
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -329,4 +330,85 @@ func (h *Handover) FullySigned() bool {
 	_, s := h.SignedAt[SignSuccessor]
 	_, v := h.SignedAt[SignSupervisor]
 	return l && s && v
+}
+
+// Identity is the canonical text of what an identity verification checks
+// (R-A5, R-A6): the customer's type and name, and for a person sex,
+// nationality, birth date and every identity document; for an institution
+// its USCC, licence, legal representative, responsible person, agents and
+// beneficial owners. A verification is bound to a keyed digest of it
+// (never the text itself, which is personal data): change any of these and
+// the verification no longer covers the customer.
+func (c *Customer) Identity() string {
+	var b strings.Builder
+	field := func(k, v string) { b.WriteString(k); b.WriteByte('='); b.WriteString(v); b.WriteByte('\n') }
+	party := func(k string, p *Party) {
+		if p != nil {
+			field(k, p.Name+"|"+p.IDType+"|"+p.IDNumber+"|"+p.IDExpiry)
+		}
+	}
+	field("type", string(c.Type))
+	field("name", c.Name())
+	if p := c.Person; p != nil {
+		field("sex", p.Sex)
+		field("nationality", p.Nationality)
+		field("birth_date", p.BirthDate)
+		for _, d := range p.IDDocuments {
+			field("id", d.Type+"|"+d.Number+"|"+d.Authority+"|"+d.IssueDate+"|"+d.Expiry)
+		}
+	}
+	if in := c.Institution; in != nil {
+		field("uscc", in.USCC)
+		if l := in.Licence; l != nil {
+			lb, _ := json.Marshal(l)
+			field("licence", string(lb))
+		}
+		party("legal_representative", in.LegalRepresentative)
+		party("responsible_person", in.ResponsiblePerson)
+		for i := range in.Agents {
+			party("agent", &in.Agents[i])
+		}
+		for i := range in.BeneficialOwners {
+			party("beneficial_owner", &in.BeneficialOwners[i])
+		}
+	}
+	return b.String()
+}
+
+// IDDocumentExpiry returns the expiry of the customer's primary identity
+// document (a person's first ID, an institution's legal representative's
+// ID), and false when it never expires or is not known.
+func (c *Customer) IDDocumentExpiry() (time.Time, bool) {
+	var exp string
+	switch {
+	case c.Person != nil && len(c.Person.IDDocuments) > 0:
+		exp = c.Person.IDDocuments[0].Expiry
+	case c.Institution != nil && c.Institution.LegalRepresentative != nil:
+		exp = c.Institution.LegalRepresentative.IDExpiry
+	}
+	t, err := time.Parse(time.DateOnly, exp)
+	return t, err == nil
+}
+
+// ErrIdentityStale refuses what needs a verified identity when the
+// verification on file checked another identity: the identity changed
+// after the inspector's check (R-A5, R-A10).
+var ErrIdentityStale = &Error{Code: EConflict, Message: Message{ZH: "身份信息在核实后已变更，须由审核员重新核实", EN: "the identity changed after it was verified; an inspector must verify it again"}}
+
+// ErrIDDocumentExpired refuses new business once the customer's identity
+// document has been expired for longer than the grace period (R-A5;
+// PBOC 2007 Art. 19: business is suspended until the document is renewed).
+var ErrIDDocumentExpired = &Error{Code: EConflict, Message: Message{ZH: "客户身份证件已过期且超过宽限期，须更新证件后方可办理新业务", EN: "the customer's identity document has expired beyond the grace period; update it before new business"}}
+
+// MayDoBusinessAt is MayDoBusiness at a moment: besides an effective,
+// verified archive, the primary identity document must not have been
+// expired for longer than grace.
+func (c *Customer) MayDoBusinessAt(now time.Time, grace time.Duration) error {
+	if err := c.MayDoBusiness(); err != nil {
+		return err
+	}
+	if exp, ok := c.IDDocumentExpiry(); ok && now.After(exp.Add(24*time.Hour+grace)) {
+		return ErrIDDocumentExpired
+	}
+	return nil
 }

@@ -36,6 +36,9 @@ type Config struct {
 	RefCacheTTL        time.Duration // how long reference data (purposes, taxonomies, fields) is cached
 	ExportKeep         time.Duration // how long an encrypted export file is kept for download (R-C8)
 	ExportWorkFactor   int           // scrypt cost (log2 N) of export passwords; 0 is age's default
+	// IDExpiryGrace is how long after its identity document expires a
+	// customer may still open new business (R-A5; PBOC 2007 Art. 19).
+	IDExpiryGrace time.Duration
 }
 
 // DefaultConfig returns the production defaults.
@@ -51,6 +54,7 @@ func DefaultConfig() Config {
 		AuditBatch:         512,
 		RefCacheTTL:        30 * time.Second,
 		ExportKeep:         24 * time.Hour,
+		IDExpiryGrace:      30 * 24 * time.Hour,
 	}
 }
 

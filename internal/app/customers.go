@@ -282,11 +282,58 @@ func (a *App) CreateCustomer(ctx context.Context, actor custos.Actor, in custos.
 		return a.insertRequest(ctx, tx, actor, r, nil, nil, ev)
 	})
 	c.ArchiveNo = rec.ArchiveNo
+	if errors.Is(err, sqlstore.ErrDuplicateIdentity) {
+		return nil, a.duplicateIdentity(ctx, actor, custos.ActCustomerCreate, identity)
+	}
 	if err != nil {
 		return nil, internal("create customer", err)
 	}
 	return c, nil
 }
+
+// duplicateIdentity answers a create or change whose identity another
+// archive already holds (one archive per customer). It is a conflict
+// either way — uniqueness cannot be kept without saying so — but the
+// existing archive is named only to someone who may read it, and every
+// such refusal is audited against the existing archive, so that probing
+// for identities shows in the audit trail.
+func (a *App) duplicateIdentity(ctx context.Context, actor custos.Actor, act custos.Action, identity []byte) error {
+	rd := a.db.Reader()
+	holder, err := rd.IdentityHolder(ctx, identity)
+	if errors.Is(err, custos.ErrNotFound) {
+		return sqlstore.ErrDuplicateIdentity // gone again meanwhile
+	}
+	if err != nil {
+		return internal("identity holder", err)
+	}
+	answer := error(errDuplicateElsewhere)
+	rec, err := rd.Customer(ctx, holder)
+	if err != nil && !errors.Is(err, custos.ErrNotFound) {
+		return internal("load customer", err)
+	}
+	if err == nil && len(rec.WrappedKey) > 0 {
+		if err := a.placeRecords(ctx, rec); err != nil {
+			return err
+		}
+		d, err := a.decideOn(ctx, actor, rec, custos.ActCustomerRead)
+		if err != nil {
+			return err
+		}
+		if d.Allowed {
+			answer = &custos.Error{Code: custos.EConflict,
+				Message: custos.Message{ZH: "该证件号码的客户档案已存在：" + rec.ArchiveNo, EN: "an archive for this identity already exists: " + rec.ArchiveNo},
+				Fields:  sqlstore.ErrDuplicateIdentity.Fields}
+		}
+	}
+	return a.denied(ctx, actor, act, holder, "duplicate_identity", answer)
+}
+
+// errDuplicateElsewhere answers a duplicate identity held by an archive the
+// actor may not read: that it exists somewhere in the bank, nothing more.
+var errDuplicateElsewhere = &custos.Error{Code: custos.EConflict,
+	Message: custos.Message{ZH: "该证件号码的客户档案已在本行存在（一客一档），不在您的职责范围内；如需办理业务请申请访问权限",
+		EN: "an archive for this identity already exists in the bank (one archive per customer), outside your portfolio; ask for access to serve this customer"},
+	Fields: sqlstore.ErrDuplicateIdentity.Fields}
 
 // loadVisible loads a customer and decides act on it. A customer that is
 // missing, destroyed or hidden from the actor is custos.ErrNotFound, and the
@@ -504,6 +551,10 @@ func (a *App) ChangeCustomer(ctx context.Context, actor custos.Actor, id string,
 	c.ID, c.ArchiveNo, c.OrgID, c.OwnerID = old.ID, old.ArchiveNo, org.ID, owner.ID
 	c.Status, c.Verification, c.CreatedBy, c.CreatedAt = old.Status, old.Verification, old.CreatedBy, old.CreatedAt
 	c.UpdatedAt, c.Version = now, old.Version+1
+	if c.Identity() != old.Identity() {
+		// The inspector's check was of another identity (R-A5, R-A10).
+		c.Verification = custos.Unverified
+	}
 	changed := ChangedFields(custos.InputOf(old), custos.InputOf(c))
 	if len(changed) == 0 {
 		return &Change{Customer: old.Masked(nil, ref.sensitiveCustom(old.Category))}, nil
@@ -530,6 +581,9 @@ func (a *App) ChangeCustomer(ctx context.Context, actor custos.Actor, id string,
 		ev.Detail = detail(map[string]any{"fields": changed, "version": c.Version, "draft": true})
 		return a.appendTx(ctx, tx, ev)
 	})
+	if errors.Is(err, sqlstore.ErrDuplicateIdentity) {
+		return nil, a.duplicateIdentity(ctx, actor, custos.ActCustomerUpdate, identity)
+	}
 	if err != nil {
 		return nil, internal("update customer", err)
 	}

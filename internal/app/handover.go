@@ -46,22 +46,46 @@ func (a *App) StartHandover(ctx context.Context, actor custos.Actor, in Handover
 		return nil, err
 	}
 	var v custos.Validation
-	leaver, err := a.userID(ctx, in.Leaver)
-	if err != nil || leaver.Disabled {
+	ref, err := a.refData(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Every party is staff of the actor's own unit or below; anyone else
+	// answers like an unknown user, and the attempt is audited (the
+	// inventory names the leaver's customers).
+	outside := 0
+	party := func(name string) *custos.User {
+		u, err := a.userID(ctx, name)
+		if err != nil || u.Disabled {
+			return nil
+		}
+		if o := ref.orgs[u.OrgID]; o == nil || !custos.PathContains(actor.OrgPath, o.Path) {
+			outside++
+			return nil
+		}
+		return u
+	}
+	leaver := party(in.Leaver)
+	if leaver == nil {
 		v.Addf("leaver", custos.CodeUnknown)
 	}
-	sup, err := a.userID(ctx, in.Supervisor)
-	if err != nil || sup.Disabled {
+	sup := party(in.Supervisor)
+	if sup == nil {
 		v.Addf("supervisor", custos.CodeUnknown)
 	}
 	var succ []int64
 	for i, s := range in.Successors {
-		u, err := a.userID(ctx, s)
-		if err != nil || u.Disabled || (leaver != nil && u.ID == leaver.ID) {
+		u := party(s)
+		if u == nil || (leaver != nil && u.ID == leaver.ID) {
 			v.Addf(fmt.Sprintf("successors[%d]", i), custos.CodeUnknown)
 			continue
 		}
 		succ = append(succ, u.ID)
+	}
+	if outside > 0 {
+		if err := a.record(ctx, a.event(actor, custos.ActHandoverManage, "", custos.OutcomeDenied, custos.DenyAssigneeScope)); err != nil {
+			return nil, err
+		}
 	}
 	if len(in.Successors) == 0 {
 		v.Addf("successors", custos.CodeRequired)
@@ -110,20 +134,49 @@ func (a *App) StartHandover(ctx context.Context, actor custos.Actor, in Handover
 	return &h.Handover, nil
 }
 
-// mayHandle says whether an actor may see a handover: its parties and
-// handover managers.
-func (a *App) mayHandle(actor custos.Actor, h *custos.Handover) bool {
-	return h.SignParty(actor.UserID) != "" || h.CreatedBy == actor.UserID || custos.Allowed(actor, custos.ActHandoverManage).Allowed
+// mayHandle says whether an actor may see a handover: its parties, and
+// handover managers of the leaver's unit or above.
+func (a *App) mayHandle(ctx context.Context, actor custos.Actor, h *custos.Handover) (bool, error) {
+	if h.SignParty(actor.UserID) != "" || h.CreatedBy == actor.UserID {
+		return true, nil
+	}
+	if !custos.Allowed(actor, custos.ActHandoverManage).Allowed {
+		return false, nil
+	}
+	return a.userWithin(ctx, actor.OrgPath, h.LeaverID)
+}
+
+// userWithin reports whether a user belongs to the unit at path or below.
+func (a *App) userWithin(ctx context.Context, path string, userID int64) (bool, error) {
+	u, err := a.db.Reader().User(ctx, userID)
+	if errors.Is(err, custos.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, internal("load user", err)
+	}
+	ref, err := a.refData(ctx)
+	if err != nil {
+		return false, err
+	}
+	o := ref.orgs[u.OrgID]
+	return o != nil && custos.PathContains(path, o.Path), nil
 }
 
 // Handover shows a handover with a fresh look at what is still outstanding.
 func (a *App) Handover(ctx context.Context, actor custos.Actor, id int64) (*custos.Handover, *custos.HandoverInventory, error) {
 	h, err := a.db.Reader().Handover(ctx, id, false)
-	if errors.Is(err, custos.ErrNotFound) || (err == nil && !a.mayHandle(actor, &h.Handover)) {
+	if errors.Is(err, custos.ErrNotFound) {
 		return nil, nil, custos.ErrNotFound
 	}
 	if err != nil {
 		return nil, nil, internal("handover", err)
+	}
+	if ok, err := a.mayHandle(ctx, actor, &h.Handover); err != nil || !ok {
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, a.denied(ctx, actor, custos.ActHandoverManage, "", custos.DenyScope, custos.ErrNotFound)
 	}
 	var live *custos.HandoverInventory
 	if h.State == custos.HandoverOpen {
@@ -149,8 +202,21 @@ func (a *App) Handovers(ctx context.Context, actor custos.Actor) ([]*custos.Hand
 	if err := a.requireSystem(ctx, actor, custos.ActHandoverManage); err != nil {
 		return nil, err
 	}
-	out, err := a.db.Reader().Handovers(ctx)
-	return out, internal("handovers", err)
+	all, err := a.db.Reader().Handovers(ctx)
+	if err != nil {
+		return nil, internal("handovers", err)
+	}
+	out := all[:0]
+	for _, h := range all {
+		ok, err := a.mayHandle(ctx, actor, h)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, h)
+		}
+	}
+	return out, nil
 }
 
 // AssignHandover sets which successor receives each customer or building
@@ -158,6 +224,13 @@ func (a *App) Handovers(ctx context.Context, actor custos.Actor) ([]*custos.Hand
 func (a *App) AssignHandover(ctx context.Context, actor custos.Actor, id int64, assignments map[string]int64) (*custos.Handover, error) {
 	if err := a.requireSystem(ctx, actor, custos.ActHandoverManage); err != nil {
 		return nil, err
+	}
+	if h, err := a.db.Reader().Handover(ctx, id, false); err == nil {
+		if ok, err := a.mayHandle(ctx, actor, &h.Handover); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, a.denied(ctx, actor, custos.ActHandoverManage, "", custos.DenyScope, custos.ErrNotFound)
+		}
 	}
 	var out *custos.Handover
 	var refusal error
@@ -423,11 +496,17 @@ var cst = time.FixedZone("CST", 8*3600)
 // HandoverCertificateFile returns a completed handover's certificate as PDF or JSON.
 func (a *App) HandoverCertificateFile(ctx context.Context, actor custos.Actor, id int64, format string) ([]byte, error) {
 	h, err := a.db.Reader().Handover(ctx, id, true)
-	if errors.Is(err, custos.ErrNotFound) || (err == nil && !a.mayHandle(actor, &h.Handover)) {
+	if errors.Is(err, custos.ErrNotFound) {
 		return nil, custos.ErrNotFound
 	}
 	if err != nil {
 		return nil, internal("handover", err)
+	}
+	if ok, err := a.mayHandle(ctx, actor, &h.Handover); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return nil, a.denied(ctx, actor, custos.ActHandoverManage, "", custos.DenyScope, custos.ErrNotFound)
 	}
 	if h.State != custos.HandoverCompleted {
 		return nil, custos.Errorf(custos.EConflict, "交接尚未完成", "the handover is not completed")

@@ -92,8 +92,8 @@ func (a *App) notifyFiled(ctx context.Context, r *custos.Request) {
 
 // notifyDecided tells the requester the outcome.
 func (a *App) notifyDecided(ctx context.Context, r *custos.Request) {
-	if a.notifier == nil || r == nil {
-		return
+	if a.notifier == nil || r == nil || r.RequestedByCustomer {
+		return // a customer sees the outcome in the portal
 	}
 	u, err := a.db.Reader().User(ctx, r.RequestedBy)
 	if err != nil || u.Email == "" {

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
+	"errors"
 	"slices"
 	"strings"
 
@@ -45,6 +47,10 @@ func (a *App) RecordVerification(ctx context.Context, actor custos.Actor, custom
 	if err != nil {
 		return nil, err
 	}
+	checked, err := a.openCustomer(rec)
+	if err != nil {
+		return nil, internal("open customer", err)
+	}
 	atts, err := a.db.Reader().Attachments(ctx, customerID)
 	if err != nil {
 		return nil, internal("attachments", err)
@@ -60,6 +66,8 @@ func (a *App) RecordVerification(ctx context.Context, actor custos.Actor, custom
 	vr := &sqlstore.VerificationRecord{}
 	vr.CustomerID, vr.InspectorID, vr.Method, vr.Passed, vr.NameMatches, vr.EvidenceIDs, vr.At =
 		customerID, actor.UserID, in.Method, in.Passed, in.NameMatches, in.EvidenceIDs, a.now()
+	vr.IdentityDigest = a.identityDigest(checked, in.EvidenceIDs)
+	version := rec.Version
 	if in.Note != "" {
 		if vr.NoteCT, err = a.keys.Sealer.Encrypt(customerID, rec.WrappedKey, "verification:"+vr.At.Format("20060102150405.000000"), []byte(in.Note)); err != nil {
 			return nil, internal("encrypt", err)
@@ -70,6 +78,15 @@ func (a *App) RecordVerification(ctx context.Context, actor custos.Actor, custom
 		state = custos.Verified
 	}
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+		// The identity checked must still be the archive's when the check is
+		// recorded: an edit in between would otherwise ride on it.
+		cur, err := tx.Customer(ctx, customerID)
+		if err != nil {
+			return err
+		}
+		if cur.Version != version {
+			return sqlstore.ErrStale
+		}
 		if err := tx.InsertVerification(ctx, vr); err != nil {
 			return err
 		}
@@ -80,12 +97,55 @@ func (a *App) RecordVerification(ctx context.Context, actor custos.Actor, custom
 		ev.Detail = detail(map[string]any{"method": in.Method, "passed": in.Passed, "evidence": len(in.EvidenceIDs)})
 		return a.appendTx(ctx, tx, ev)
 	})
+	if errors.Is(err, sqlstore.ErrStale) {
+		return nil, sqlstore.ErrStale
+	}
 	if err != nil {
 		return nil, internal("record verification", err)
 	}
 	out := vr.VerificationRecord
 	out.Note = in.Note
 	return &out, nil
+}
+
+// identityDigest binds a verification to what it checked: a keyed digest
+// (under the blind-index key, never the text) of the customer's identity
+// and of the evidence examined.
+func (a *App) identityDigest(c *custos.Customer, evidence []string) []byte {
+	ev := slices.Clone(evidence)
+	slices.Sort(ev)
+	return a.keys.Indexer.Index("verification", c.Identity()+"evidence="+strings.Join(ev, ",")+"\n")
+}
+
+// identityVerified checks that the newest verification on file passed and
+// checked the customer's current identity (R-A5, R-A10). Verifications
+// recorded before identities were bound (no digest) keep their meaning:
+// every identity change since then resets the verification state.
+func (a *App) identityVerified(ctx context.Context, tx *sqlstore.Tx, c *custos.Customer) error {
+	if c.Verification != custos.Verified {
+		return custos.ErrNotEligible
+	}
+	vs, err := tx.Verifications(ctx, c.ID)
+	if err != nil {
+		return internal("verifications", err)
+	}
+	if len(vs) == 0 || !vs[0].Passed {
+		return custos.ErrNotEligible
+	}
+	if d := vs[0].IdentityDigest; len(d) > 0 && !hmac.Equal(d, a.identityDigest(c, vs[0].EvidenceIDs)) {
+		return custos.ErrIdentityStale
+	}
+	// The documents examined are still on file.
+	atts, err := tx.Attachments(ctx, c.ID)
+	if err != nil {
+		return internal("attachments", err)
+	}
+	for _, id := range vs[0].EvidenceIDs {
+		if !slices.ContainsFunc(atts, func(x *sqlstore.AttachmentRecord) bool { return x.ID == id }) {
+			return custos.ErrIdentityStale
+		}
+	}
+	return nil
 }
 
 // Verifications lists a customer's identity checks, audited as a read.
@@ -144,8 +204,19 @@ func (a *App) AddBusiness(ctx context.Context, actor custos.Actor, customerID st
 	if err != nil {
 		return nil, err
 	}
-	if err := (&custos.Customer{Status: rec.Status, Verification: rec.Verification}).MayDoBusiness(); err != nil {
-		return nil, a.denied(ctx, actor, custos.ActCustomerBusiness, customerID, "not_eligible", err)
+	cust, err := a.openCustomer(rec)
+	if err != nil {
+		return nil, internal("open customer", err)
+	}
+	if err := cust.MayDoBusinessAt(a.now(), a.cfg.IDExpiryGrace); err != nil {
+		reason := "not_eligible"
+		if err == custos.ErrIDDocumentExpired {
+			reason = "id_document_expired"
+		}
+		return nil, a.denied(ctx, actor, custos.ActCustomerBusiness, customerID, reason, err)
+	}
+	if err := a.identityVerified(ctx, a.db.Reader(), cust); err != nil {
+		return nil, a.denied(ctx, actor, custos.ActCustomerBusiness, customerID, "identity_stale", err)
 	}
 	id, _ := uuid.NewV7()
 	b := &sqlstore.BusinessRecord{}

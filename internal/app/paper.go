@@ -154,8 +154,19 @@ func (a *App) RegisterPaperFile(ctx context.Context, actor custos.Actor, in Pape
 	} else {
 		cur, err = rd.CustomerByArchiveNo(ctx, strings.TrimSpace(in.ArchiveNo))
 	}
+	unknown := (&custos.Validation{Fields: []custos.FieldError{{Field: "archive_no", Code: custos.CodeUnknown, Message: custos.StandardMessage(custos.CodeUnknown)}}}).Err()
 	if err != nil || len(cur.WrappedKey) == 0 {
-		return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "archive_no", Code: custos.CodeUnknown, Message: custos.StandardMessage(custos.CodeUnknown)}}}).Err()
+		return nil, unknown
+	}
+	// Paper is registered only for a customer of the actor's unit and of the
+	// location's unit, or below; anyone else's answers like a missing
+	// archive, and the attempt is audited.
+	ref, err := a.refData(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if o, lo := ref.orgs[cur.OrgID], ref.orgs[loc.OrgID]; o == nil || lo == nil || !custos.PathContains(actor.OrgPath, o.Path) || !custos.PathContains(lo.Path, o.Path) {
+		return nil, a.denied(ctx, actor, custos.ActPaperManage, cur.ID, custos.DenyScope, unknown)
 	}
 	now := a.now()
 	f := &sqlstore.PaperRecord{}
@@ -320,7 +331,7 @@ func (a *App) LendPaperFile(ctx context.Context, actor custos.Actor, id int64, i
 	if err := v.Err(); err != nil {
 		return nil, nil, err
 	}
-	f, loc, err := a.loadPaper(ctx, actor, id)
+	f, _, err := a.loadPaper(ctx, actor, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -332,9 +343,12 @@ func (a *App) LendPaperFile(ctx context.Context, actor custos.Actor, id int64, i
 		return nil, nil, internal("customer", err)
 	}
 	if cur.Sensitivity == custos.Protected {
+		// Approval of a protected customer's file is for the customer's
+		// own unit, wherever the cabinet stands; the approval is the
+		// borrower's right to it.
 		var out *custos.Request
 		err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
-			r, err := a.newRequest(ctx, tx, actor, custos.KindPaperLoan, loc.OrgID, cur.ID, strings.TrimSpace(in.Reason),
+			r, err := a.newRequest(ctx, tx, actor, custos.KindPaperLoan, cur.OrgID, cur.ID, strings.TrimSpace(in.Reason),
 				fmt.Sprintf("%s · 纸质档案 #%d · 至 %s", cur.ArchiveNo, f.ID, in.Due))
 			if err != nil {
 				return err
@@ -352,6 +366,15 @@ func (a *App) LendPaperFile(ctx context.Context, actor custos.Actor, id int64, i
 		a.notifyFiled(ctx, out)
 		return nil, out, nil
 	}
+	// A normal customer's file goes only to someone who may read the
+	// customer: paper is no way round the portfolio (R-C1, R-H1).
+	if ok, err := a.borrowerMayRead(ctx, in.BorrowerID, cur); err != nil {
+		return nil, nil, err
+	} else if !ok {
+		return nil, nil, a.denied(ctx, actor, custos.ActPaperManage, cur.ID, "borrower_out_of_scope",
+			(&custos.Validation{Fields: []custos.FieldError{{Field: "borrower_id", Code: custos.CodeNotAllowed,
+				Message: custos.Message{ZH: "借阅人无权查阅该客户档案，须先申请访问权限", EN: "the borrower may not read this customer's archive; they must ask for access first"}}}}).Err())
+	}
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		return a.lend(ctx, tx, actor, f, in.BorrowerID, due, 0)
 	})
@@ -360,6 +383,25 @@ func (a *App) LendPaperFile(ctx context.Context, actor custos.Actor, id int64, i
 	}
 	view, err := a.paperView(ctx, f, now)
 	return view, nil, internal("paper file", err)
+}
+
+// borrowerMayRead decides whether a borrower could read the customer
+// themselves (portfolio, unit or grant), as custos.Decide would for them.
+func (a *App) borrowerMayRead(ctx context.Context, borrowerID int64, cur *sqlstore.CustomerRecord) (bool, error) {
+	rd := a.db.Reader()
+	u, err := rd.User(ctx, borrowerID)
+	if err != nil {
+		return false, internal("load borrower", err)
+	}
+	o, err := rd.Org(ctx, u.OrgID)
+	if err != nil {
+		return false, internal("load borrower's unit", err)
+	}
+	if err := a.placeRecords(ctx, cur); err != nil {
+		return false, err
+	}
+	d, err := a.decideOn(ctx, ActorFor(u, o, "", "", "", "service"), cur, custos.ActCustomerRead)
+	return d.Allowed, err
 }
 
 func (a *App) lend(ctx context.Context, tx *sqlstore.Tx, actor custos.Actor, f *sqlstore.PaperRecord, borrower int64, due time.Time, requestID int64) error {

@@ -35,10 +35,10 @@ import (
 // date range as PDF, CSV or XLSX, and files correction requests. A
 // correction is a KindCorrection request in the maker-checker flow: staff
 // approve it, and the approved correction is applied as a new archive
-// version, like a staff change (R-B1). The engine records a user as every
-// request's requester, so a correction is filed on the customer's behalf
-// under their account manager (as the onboarding request of an imported
-// customer is), which also keeps that account manager from approving it.
+// version, like a staff change (R-B1). The customer is its requester
+// (Request.RequestedByCustomer): only the customer may withdraw it, in the
+// portal; staff end it only by deciding it. Their account manager is
+// recorded as responsible and cannot approve it.
 //
 // Every portal action is audited with the customer as the actor, named
 // only by the HMAC reference of their id.
@@ -782,7 +782,9 @@ func (a *App) PortalRequestCorrection(ctx context.Context, actor custos.Actor, i
 		if err != nil {
 			return err
 		}
-		r.RequestedBy, r.SubjectID = rec.OwnerID, PortalVia // filed on the customer's behalf; see the file comment
+		// The customer's own request: only the customer may withdraw it; the
+		// account manager is recorded as responsible, not as requester.
+		r.RequestedBy, r.RequestedByCustomer, r.Responsible, r.SubjectID = 0, true, rec.OwnerID, PortalVia
 		if err := a.insertRequest(ctx, tx, actor, r, rec.WrappedKey, changeProposal{Base: old.Version, Fields: changed, Customer: c}); err != nil {
 			return err
 		}
@@ -795,6 +797,15 @@ func (a *App) PortalRequestCorrection(ctx context.Context, actor custos.Actor, i
 	}
 	a.notifyFiled(ctx, out)
 	return out, nil
+}
+
+// PortalCancelCorrection withdraws one of the signed-in customer's own
+// pending correction requests; anything else answers as missing.
+func (a *App) PortalCancelCorrection(ctx context.Context, actor custos.Actor, id int64) error {
+	if actor.Kind != custos.ActorCustomer || actor.CustomerID == "" {
+		return ErrRequestNotFound
+	}
+	return a.CancelRequest(ctx, actor, id)
 }
 
 // PortalRequests lists the signed-in customer's correction requests, newest first.

@@ -639,3 +639,60 @@ func TestPortalChangePassword_RB5(t *testing.T) {
 		w.noPersonalData(t, next, portalPassword)
 	})
 }
+
+// TestPortalCorrectionBelongsToTheCustomer_RB5 is issue 12's seventh hole:
+// a portal correction was filed under the account manager, who could cancel
+// it unseen. It is the customer's: the customer is its requester, only the
+// customer withdraws it (an approver ends it by deciding), the account
+// manager neither sees it as theirs nor cancels it, and another customer
+// cannot touch it.
+func TestPortalCorrectionBelongsToTheCustomer_RB5(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newPortalWorld(t, db)
+		f := w.f
+		_, me := w.login(t)
+		req, err := f.App.PortalRequestCorrection(ctx, me, app.CorrectionInput{Phone: "13912345678", Note: "电话号码已更换"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !req.RequestedByCustomer || req.RequestedBy != 0 {
+			t.Fatalf("the correction is not the customer's: %+v", req)
+		}
+		am := f.Actor("am_bj01")
+		if err := f.App.CancelRequest(ctx, am, req.ID); !errors.Is(err, app.ErrRequestNotFound) {
+			t.Fatalf("the account manager cancelled the customer's correction: %v", err)
+		}
+		if _, err := f.App.Request(ctx, am, req.ID); !errors.Is(err, app.ErrRequestNotFound) {
+			t.Fatalf("the account manager sees the correction as theirs: %v", err)
+		}
+		if mine, err := f.App.Requests(ctx, am, custos.RequestFilter{}); err != nil || slices.ContainsFunc(mine, func(r *custos.Request) bool { return r.ID == req.ID }) {
+			t.Fatalf("the correction is listed among the account manager's requests: %v", err)
+		}
+		stranger := custos.Actor{Kind: custos.ActorCustomer, CustomerID: "0190f0f0-0000-7000-8000-000000000000", Username: "customer:x", Via: app.PortalVia}
+		if err := f.App.PortalCancelCorrection(ctx, stranger, req.ID); !errors.Is(err, app.ErrRequestNotFound) {
+			t.Fatalf("another customer cancelled it: %v", err)
+		}
+		view, err := f.App.Request(ctx, f.Actor("compliance"), req.ID)
+		if err != nil || !view.RequestedByCustomer || view.CanCancel {
+			t.Fatalf("compliance's view: %+v %v", view, err)
+		}
+		if err := f.App.PortalCancelCorrection(ctx, me, req.ID); err != nil {
+			t.Fatalf("the customer withdraws their correction: %v", err)
+		}
+		mine, err := f.App.PortalRequests(ctx, me)
+		if err != nil || len(mine) != 1 || mine[0].State != custos.RequestCancelled {
+			t.Fatalf("after withdrawal: %+v %v", mine, err)
+		}
+		// The other way to end it: an approver decides.
+		second, err := f.App.PortalRequestCorrection(ctx, me, app.CorrectionInput{Phone: "13912345679", Note: "再次更换"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done, err := f.App.DecideRequest(ctx, f.Actor("mgr_bj"), second.ID, false, "无法电话核实"); err != nil || done.State != custos.RequestRejected {
+			t.Fatalf("an approver rejects: %+v %v", done, err)
+		}
+		if err := f.App.PortalCancelCorrection(ctx, me, second.ID); !errors.Is(err, custos.ErrNotPending) {
+			t.Fatalf("withdrawing a decided correction: %v", err)
+		}
+	})
+}

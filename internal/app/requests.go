@@ -149,7 +149,7 @@ func (a *App) mayView(actor custos.Actor, r *custos.Request, rule custos.Approva
 	if actor.Kind != custos.ActorUser {
 		return false
 	}
-	if r.RequestedBy == actor.UserID || actor.Role == custos.RoleAuditor || actor.Role == custos.RoleCompliance {
+	if r.IsRequester(actor) || actor.Role == custos.RoleAuditor || actor.Role == custos.RoleCompliance {
 		return true
 	}
 	err := r.MayApprove(actor, rule)
@@ -188,7 +188,8 @@ func decidedBy(r *custos.Request, user int64) bool {
 // Requests lists the requests the actor filed, or, for compliance and
 // auditors, all requests matching the filter.
 func (a *App) Requests(ctx context.Context, actor custos.Actor, f custos.RequestFilter) ([]*custos.Request, error) {
-	if actor.Role != custos.RoleAuditor && actor.Role != custos.RoleCompliance {
+	own := actor.Role != custos.RoleAuditor && actor.Role != custos.RoleCompliance
+	if own {
 		f.RequestedBy = actor.UserID
 	}
 	recs, err := a.db.Reader().Requests(ctx, f)
@@ -198,6 +199,9 @@ func (a *App) Requests(ctx context.Context, actor custos.Actor, f custos.Request
 	out := make([]*custos.Request, len(recs))
 	for i, r := range recs {
 		req := r.Request
+		if own {
+			blindAccess(&req)
+		}
 		out[i] = &req
 	}
 	return out, nil
@@ -223,9 +227,13 @@ func (a *App) Request(ctx context.Context, actor custos.Actor, id int64) (*Reque
 	}
 	v := &RequestView{Request: &r.Request}
 	v.Request.Payload = nil
+	blind := r.Kind == custos.KindAccess && a.requesterOnly(actor, &r.Request, rule)
 	v.CanDecide = r.State == custos.RequestPending && r.MayApprove(actor, rule) == nil && !decidedBy(&r.Request, actor.UserID)
-	v.CanCancel = r.State == custos.RequestPending && r.RequestedBy == actor.UserID
-	if r.CustomerID != "" && len(r.PayloadCT) > 0 {
+	v.CanCancel = r.State == custos.RequestPending && r.IsRequester(actor)
+	if blind {
+		// The requester sees what they asked for, whether or not it exists.
+		v.ArchiveNo = r.SubjectID
+	} else if r.CustomerID != "" && len(r.PayloadCT) > 0 {
 		cur, err := rd.Customer(ctx, r.CustomerID)
 		if err != nil {
 			return nil, internal("load customer", err)
@@ -241,6 +249,9 @@ func (a *App) Request(ctx context.Context, actor custos.Actor, id int64) (*Reque
 	ev.Detail = detail(map[string]any{"request": r.ID})
 	if err := a.record(ctx, ev); err != nil {
 		return nil, err
+	}
+	if blind {
+		blindAccess(v.Request)
 	}
 	return v, nil
 }
@@ -378,7 +389,7 @@ func (a *App) CancelRequest(ctx context.Context, actor custos.Actor, id int64) e
 		if err != nil {
 			return err
 		}
-		if r.RequestedBy != actor.UserID {
+		if !r.IsRequester(actor) {
 			refusal = ErrRequestNotFound
 			return nil
 		}
@@ -477,6 +488,10 @@ func (a *App) applyChange(ctx context.Context, tx *sqlstore.Tx, approver custos.
 	}
 	c := p.Customer
 	c.Status, c.Verification, c.UpdatedAt, c.Version = old.Status, old.Verification, a.now(), old.Version+1
+	if c.Identity() != old.Identity() {
+		// A new identity needs a new verification before new business (R-A5).
+		c.Verification = custos.Unverified
+	}
 	rec, err := a.sealCustomer(c, cur.WrappedKey)
 	if err != nil {
 		return err
@@ -547,11 +562,15 @@ func (a *App) applyOnboarding(ctx context.Context, tx *sqlstore.Tx, approver cus
 	if cur.Status != custos.StatusDraft {
 		return custos.Errorf(custos.EConflict, "档案已不是草稿", "the archive is no longer a draft")
 	}
-	if err := tx.SetCustomerState(ctx, cur.ID, custos.StatusEffective, cur.Verification); err != nil {
-		return err
-	}
 	c, err := a.openCustomer(cur)
 	if err != nil {
+		return err
+	}
+	// The inspector's check must be of the identity that becomes effective.
+	if err := a.identityVerified(ctx, tx, c); err != nil {
+		return err
+	}
+	if err := tx.SetCustomerState(ctx, cur.ID, custos.StatusEffective, cur.Verification); err != nil {
 		return err
 	}
 	c.Status = custos.StatusEffective
@@ -660,12 +679,18 @@ func (a *App) RequestAccess(ctx context.Context, actor custos.Actor, in AccessIn
 	p := AccessPayload{UserID: actor.UserID, ArchiveNo: archiveNo, Actions: in.Actions, Purpose: in.Purpose, Duration: d.String()}
 	var out *custos.Request
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+		// Summary and subject carry the number as typed: nothing in the
+		// requester's answer tells an existing archive from a missing one.
+		asked := strings.TrimSpace(in.ArchiveNo)
+		if asked == "" {
+			asked = archiveNo
+		}
 		r, err := a.newRequest(ctx, tx, actor, custos.KindAccess, orgID, customerID, strings.TrimSpace(in.Reason),
-			fmt.Sprintf("%s · %s · %s", archiveNo, in.Purpose, d))
+			fmt.Sprintf("%s · %s · %s", asked, in.Purpose, d))
 		if err != nil {
 			return err
 		}
-		r.SubjectID = archiveNo
+		r.SubjectID = asked
 		var payload any
 		if customerID != "" {
 			payload = p
@@ -680,7 +705,28 @@ func (a *App) RequestAccess(ctx context.Context, actor custos.Actor, in AccessIn
 		return nil, internal("request access", err)
 	}
 	a.notifyFiled(ctx, out)
-	return out, nil
+	mine := *out
+	blindAccess(&mine)
+	return &mine, nil
+}
+
+// blindAccess takes out of an access request what would tell its requester
+// whether the archive asked for exists: the customer and its unit. Those
+// who decide it, compliance and auditors see them.
+func blindAccess(r *custos.Request) {
+	if r.Kind == custos.KindAccess {
+		r.CustomerID, r.OrgID = "", 0
+	}
+}
+
+// requesterOnly reports whether the actor sees a request only as its
+// requester (not as one who may decide it, nor compliance or an auditor).
+func (a *App) requesterOnly(actor custos.Actor, r *custos.Request, rule custos.ApprovalRule) bool {
+	if actor.Role == custos.RoleAuditor || actor.Role == custos.RoleCompliance {
+		return false
+	}
+	err := r.MayApprove(actor, rule)
+	return err != nil && r.IsRequester(actor)
 }
 
 // ApprovalRules lists the rules.

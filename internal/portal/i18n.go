@@ -93,6 +93,8 @@ var messages = map[string]struct{ zh, en string }{
 	"corr.mine":         {"我的更正申请", "My correction requests"},
 	"corr.none":         {"暂无更正申请。", "No correction requests yet."},
 	"corr.filed":        {"更正申请已提交，等待审核", "Correction filed and awaiting approval"},
+	"corr.cancel":       {"撤回", "Withdraw"},
+	"corr.cancelled":    {"更正申请已撤回", "Correction withdrawn"},
 	"corr.id":           {"编号", "No."},
 	"corr.at":           {"提交时间", "Filed"},
 	"corr.summary":      {"内容", "Fields"},

@@ -89,6 +89,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /portal/statement/download", s.authed(s.statement))
 	mux.Handle("GET /portal/corrections", s.authed(s.corrections))
 	mux.Handle("POST /portal/corrections", s.authed(s.fileCorrection))
+	mux.Handle("POST /portal/corrections/{id}/cancel", s.authed(s.cancelCorrection))
 	mux.Handle("GET /portal/password", s.authed(s.passwordPage))
 	mux.Handle("POST /portal/password", s.authed(s.changePassword))
 	mux.HandleFunc("/portal/", s.notFoundPage)
@@ -551,6 +552,9 @@ func (s *server) corrections(w http.ResponseWriter, r *http.Request, p *page) {
 	if id := r.URL.Query().Get("filed"); id != "" {
 		p.Notice = p.T("corr.filed") + " #" + id
 	}
+	if id := r.URL.Query().Get("cancelled"); id != "" {
+		p.Notice = p.T("corr.cancelled") + " #" + id
+	}
 	s.renderCorrections(w, r, p, app.CorrectionInput{}, http.StatusOK)
 }
 
@@ -583,6 +587,21 @@ func (s *server) fileCorrection(w http.ResponseWriter, r *http.Request, p *page)
 		return
 	}
 	http.Redirect(w, r, "/portal/corrections?filed="+itoa(req.ID), http.StatusSeeOther)
+}
+
+// cancelCorrection withdraws one of the customer's own pending corrections;
+// only the customer may (staff end it by deciding it).
+func (s *server) cancelCorrection(w http.ResponseWriter, r *http.Request, p *page) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.fail(w, r, p, custos.ErrNotFound)
+		return
+	}
+	if err := s.app.PortalCancelCorrection(r.Context(), p.Actor, id); err != nil {
+		s.fail(w, r, p, err)
+		return
+	}
+	http.Redirect(w, r, "/portal/corrections?cancelled="+itoa(id), http.StatusSeeOther)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

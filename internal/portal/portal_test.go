@@ -114,6 +114,17 @@ func TestPortalPages_RB5_RE3(t *testing.T) {
 		if err != nil || len(inbox) != 1 || inbox[0].Kind != custos.KindCorrection {
 			t.Fatalf("approver inbox: %v %v", inbox, err)
 		}
+		// The customer withdraws it in the portal (only the customer may).
+		filed := strings.TrimPrefix(loc, "/portal/corrections?filed=")
+		if resp, _ := c.do("POST", "/portal/corrections/"+filed+"/cancel", nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/portal/corrections?cancelled="+filed {
+			t.Fatalf("withdraw: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		if _, body := c.do("GET", "/portal/corrections", nil); !strings.Contains(body, "已撤回") {
+			t.Fatal("the withdrawn correction is not listed as withdrawn")
+		}
+		if resp, _ := c.do("POST", "/portal/corrections/"+filed+"0/cancel", nil); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("withdrawing a correction that is not one's own: %d", resp.StatusCode)
+		}
 		// Statements as CSV and XLSX.
 		day := w.verifiedAt.In(custos.TxnZone).Format("2006-01-02")
 		q := "/portal/statement/download?from=" + day + "&to=" + day + "&format="

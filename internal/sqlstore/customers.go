@@ -50,6 +50,13 @@ var ErrDuplicateIdentity = &custos.Error{Code: custos.EConflict,
 	Message: custos.Message{ZH: "该证件号码的客户档案已存在（一客一档）", EN: "an archive for this identity already exists (one archive per customer)"},
 	Fields:  []custos.FieldError{{Field: "id_number", Code: custos.CodeDuplicate, Message: custos.StandardMessage(custos.CodeDuplicate)}}}
 
+// IdentityHolder returns the id of the customer holding an identity key.
+func (tx *Tx) IdentityHolder(ctx context.Context, identity []byte) (string, error) {
+	var id string
+	err := tx.row(ctx, `SELECT customer_id FROM customer_identity WHERE hash = ?`, identity).Scan(&id)
+	return id, notFound(err)
+}
+
 // ErrStale is returned when a customer changed since the caller read it.
 var ErrStale = custos.Errorf(custos.EConflict, "档案已被他人修改，请刷新后重试", "the archive changed since it was read; reload and retry")
 

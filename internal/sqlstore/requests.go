@@ -14,6 +14,10 @@ import (
 type RequestRecord struct {
 	custos.Request
 	PayloadCT []byte
+	// Responsible is, for a customer's own request (RequestedByCustomer),
+	// the account manager responsible when it was filed; the requested_by
+	// column holds it because that column must name a user.
+	Responsible int64
 }
 
 // ApprovalRules returns the rules by kind.
@@ -60,10 +64,17 @@ func (tx *Tx) InsertRequest(ctx context.Context, r *RequestRecord) error {
 	if r.CustomerID != "" {
 		customer = r.CustomerID
 	}
+	by := r.RequestedBy
+	if r.RequestedByCustomer {
+		if r.CustomerID == "" || r.RequestedBy != 0 || r.Responsible == 0 {
+			return fmt.Errorf("insert request: a customer's own request names its customer and a responsible user, and no staff requester")
+		}
+		by = r.Responsible
+	}
 	err := tx.row(ctx, `INSERT INTO requests (kind, state, customer_id, subject_id, org_id, reason, summary, payload_ct, requested_by,
-		requested_at, expires_at, required, outcome, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1) RETURNING id`,
-		string(r.Kind), string(r.State), customer, r.SubjectID, r.OrgID, r.Reason, r.Summary, r.PayloadCT, r.RequestedBy,
-		tx.db.ts(r.RequestedAt), tx.db.ts(r.ExpiresAt), r.Required, r.Outcome).Scan(&r.ID)
+		requested_at, expires_at, required, outcome, version, requester_customer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?) RETURNING id`,
+		string(r.Kind), string(r.State), customer, r.SubjectID, r.OrgID, r.Reason, r.Summary, r.PayloadCT, by,
+		tx.db.ts(r.RequestedAt), tx.db.ts(r.ExpiresAt), r.Required, r.Outcome, r.RequestedByCustomer).Scan(&r.ID)
 	if err != nil {
 		return fmt.Errorf("insert request: %w", err)
 	}
@@ -96,15 +107,19 @@ func (tx *Tx) UpdateRequest(ctx context.Context, r *RequestRecord, newDecisions 
 }
 
 const requestColumns = `r.id, r.kind, r.state, COALESCE(r.customer_id, ''), r.subject_id, r.org_id, o.path, r.reason, r.summary, r.payload_ct,
-	r.requested_by, r.requested_at, r.expires_at, r.required, r.decided_at, r.applied_at, r.outcome, r.version`
+	r.requested_by, r.requested_at, r.expires_at, r.required, r.decided_at, r.applied_at, r.outcome, r.version, r.requester_customer`
 
 func scanRequest(s scanner) (*RequestRecord, error) {
 	var r RequestRecord
 	var kind, state string
 	err := s.Scan(&r.ID, &kind, &state, &r.CustomerID, &r.SubjectID, &r.OrgID, &r.OrgPath, &r.Reason, &r.Summary, &r.PayloadCT,
-		&r.RequestedBy, scanTime{&r.RequestedAt}, scanTime{&r.ExpiresAt}, &r.Required, scanTimePtr{&r.DecidedAt}, scanTimePtr{&r.AppliedAt}, &r.Outcome, &r.Version)
+		&r.RequestedBy, scanTime{&r.RequestedAt}, scanTime{&r.ExpiresAt}, &r.Required, scanTimePtr{&r.DecidedAt}, scanTimePtr{&r.AppliedAt}, &r.Outcome, &r.Version,
+		&r.RequestedByCustomer)
 	if err != nil {
 		return nil, notFound(err)
+	}
+	if r.RequestedByCustomer {
+		r.Responsible, r.RequestedBy = r.RequestedBy, 0
 	}
 	r.Kind, r.State = custos.RequestKind(kind), custos.RequestState(state)
 	return &r, nil
@@ -133,7 +148,7 @@ func (tx *Tx) Requests(ctx context.Context, f custos.RequestFilter) ([]*RequestR
 		q, args = q+` AND r.customer_id = ?`, append(args, f.CustomerID)
 	}
 	if f.RequestedBy != 0 {
-		q, args = q+` AND r.requested_by = ?`, append(args, f.RequestedBy)
+		q, args = q+` AND r.requested_by = ? AND r.requester_customer = ?`, append(args, f.RequestedBy, false)
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
@@ -274,18 +289,21 @@ func (tx *Tx) SetCustomerState(ctx context.Context, id string, status custos.Arc
 type VerificationRecord struct {
 	custos.VerificationRecord
 	NoteCT []byte
+	// IdentityDigest binds the verification to the identity it checked
+	// (a keyed digest; empty for verifications older than migration 0015).
+	IdentityDigest []byte
 }
 
 // InsertVerification stores a verification.
 func (tx *Tx) InsertVerification(ctx context.Context, v *VerificationRecord) error {
-	return tx.row(ctx, `INSERT INTO verifications (customer_id, inspector_id, method, passed, name_matches, evidence, note_ct, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, v.CustomerID, v.InspectorID, string(v.Method), v.Passed, v.NameMatches,
-		strings.Join(v.EvidenceIDs, ","), v.NoteCT, tx.db.ts(v.At)).Scan(&v.ID)
+	return tx.row(ctx, `INSERT INTO verifications (customer_id, inspector_id, method, passed, name_matches, evidence, note_ct, at, identity_digest)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, v.CustomerID, v.InspectorID, string(v.Method), v.Passed, v.NameMatches,
+		strings.Join(v.EvidenceIDs, ","), v.NoteCT, tx.db.ts(v.At), v.IdentityDigest).Scan(&v.ID)
 }
 
 // Verifications lists a customer's verifications, newest first.
 func (tx *Tx) Verifications(ctx context.Context, customerID string) ([]*VerificationRecord, error) {
-	rows, err := tx.query(ctx, `SELECT id, customer_id, inspector_id, method, passed, name_matches, evidence, note_ct, at FROM verifications
+	rows, err := tx.query(ctx, `SELECT id, customer_id, inspector_id, method, passed, name_matches, evidence, note_ct, at, identity_digest FROM verifications
 		WHERE customer_id = ? ORDER BY id DESC`, customerID)
 	if err != nil {
 		return nil, err
@@ -295,7 +313,7 @@ func (tx *Tx) Verifications(ctx context.Context, customerID string) ([]*Verifica
 	for rows.Next() {
 		var v VerificationRecord
 		var method, evidence string
-		if err := rows.Scan(&v.ID, &v.CustomerID, &v.InspectorID, &method, &v.Passed, &v.NameMatches, &evidence, &v.NoteCT, scanTime{&v.At}); err != nil {
+		if err := rows.Scan(&v.ID, &v.CustomerID, &v.InspectorID, &method, &v.Passed, &v.NameMatches, &evidence, &v.NoteCT, scanTime{&v.At}, &v.IdentityDigest); err != nil {
 			return nil, err
 		}
 		v.Method = custos.VerificationMethod(method)

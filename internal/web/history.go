@@ -48,7 +48,7 @@ type versionRow struct {
 func versionRows(p *page, names *staffNames, vs []custos.ArchiveVersion) []versionRow {
 	out := make([]versionRow, 0, len(vs))
 	for _, v := range vs {
-		row := versionRow{Version: v.Version, At: localTime(v.CreatedAt), RequestedBy: names.Name(v.RequestedBy), ApprovedBy: names.Name(v.ApprovedBy),
+		row := versionRow{Version: v.Version, At: localTime(v.CreatedAt), RequestedBy: requesterName(p, names, v.RequestedBy), ApprovedBy: names.Name(v.ApprovedBy),
 			Reason: v.Reason, RequestID: v.RequestID}
 		if v.Reason == "onboarding" {
 			row.Reason = p.T("history.onboarding")
@@ -215,4 +215,13 @@ func safeFileID(id string) string {
 		}
 		return -1
 	}, id)
+}
+
+// requesterName names who asked for a version: a member of staff, or (0)
+// the customer through the self-service portal (R-B5).
+func requesterName(p *page, names *staffNames, id int64) string {
+	if id == 0 {
+		return p.T("request.requester_customer")
+	}
+	return names.Name(id)
 }

@@ -109,6 +109,9 @@ func (s *server) requestRow(p *page, names *staffNames, r *custos.Request) reque
 	row := requestRow{ID: r.ID, Link: requestLink(r.ID), Kind: kindLabel(p, r.Kind), KindClass: string(r.Kind), State: stateLabel(p, r.State),
 		StateClass: string(r.State), Summary: summaryText(p, r), Requester: names.Name(r.RequestedBy), RequestedAt: localTime(r.RequestedAt),
 		Age: s.age(p, r.RequestedAt), Expires: localTime(r.ExpiresAt), Outcome: outcomeLabel(p, r.Outcome)}
+	if r.RequestedByCustomer {
+		row.Requester = p.T("request.requester_customer") // the customer, in the self-service portal (R-B5)
+	}
 	if r.DecidedAt != nil {
 		row.DecidedAt = localTime(*r.DecidedAt)
 	}
@@ -242,7 +245,7 @@ func (s *server) renderRequest(w http.ResponseWriter, r *http.Request, p *page, 
 	}
 	names := s.staff(ctx, p)
 	d := requestData{requestRow: s.requestRow(p, names, v.Request), Reason: reasonText(p, v.Request), ArchiveNo: v.ArchiveNo, Required: max(v.Required, 1),
-		CanDecide: v.CanDecide, CanCancel: v.CanCancel, Own: v.RequestedBy == p.Actor.UserID, Pending: v.State == custos.RequestPending,
+		CanDecide: v.CanDecide, CanCancel: v.CanCancel, Own: v.IsRequester(p.Actor), Pending: v.State == custos.RequestPending,
 		Comment: comment, CommentError: commentErr}
 	if v.AppliedAt != nil {
 		d.AppliedAt = localTime(*v.AppliedAt)
