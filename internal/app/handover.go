@@ -53,29 +53,31 @@ func (a *App) StartHandover(ctx context.Context, actor custos.Actor, in Handover
 	// Every party is staff of the actor's own unit or below; anyone else
 	// answers like an unknown user, and the attempt is audited (the
 	// inventory names the leaver's customers).
+	// The supervisor may also be a superior: someone of a unit above.
 	outside := 0
-	party := func(name string) *custos.User {
+	party := func(name string, superior bool) *custos.User {
 		u, err := a.userID(ctx, name)
 		if err != nil || u.Disabled {
 			return nil
 		}
-		if o := ref.orgs[u.OrgID]; o == nil || !custos.PathContains(actor.OrgPath, o.Path) {
+		o := ref.orgs[u.OrgID]
+		if o == nil || !(custos.PathContains(actor.OrgPath, o.Path) || superior && custos.PathContains(o.Path, actor.OrgPath)) {
 			outside++
 			return nil
 		}
 		return u
 	}
-	leaver := party(in.Leaver)
+	leaver := party(in.Leaver, false)
 	if leaver == nil {
 		v.Addf("leaver", custos.CodeUnknown)
 	}
-	sup := party(in.Supervisor)
+	sup := party(in.Supervisor, true)
 	if sup == nil {
 		v.Addf("supervisor", custos.CodeUnknown)
 	}
 	var succ []int64
 	for i, s := range in.Successors {
-		u := party(s)
+		u := party(s, false)
 		if u == nil || (leaver != nil && u.ID == leaver.ID) {
 			v.Addf(fmt.Sprintf("successors[%d]", i), custos.CodeUnknown)
 			continue
