@@ -387,13 +387,9 @@ func (s *server) askPurpose(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/purpose?next="+url.QueryEscape(next), http.StatusSeeOther)
 }
 
-// safeNext accepts only local paths as a place to return to.
-func safeNext(s string) string {
-	if s == "" || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
-		return "/customers"
-	}
-	return s
-}
+// safeNext accepts only paths of this site as a place to return to
+// (see httpx.LocalRedirect).
+func safeNext(s string) string { return httpx.LocalRedirect(s, "/customers", "/") }
 
 func (s *server) setCookie(w http.ResponseWriter, c *http.Cookie) {
 	c.Path = "/"
