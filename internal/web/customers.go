@@ -137,17 +137,28 @@ func selectOptions(cur string, opts []option) []option {
 // stand in a URL, the browser history or a proxy log (R-C9); GET with the
 // same parameters works too, for links from the summary.
 func (s *server) list(w http.ResponseWriter, r *http.Request, p *page) {
-	r.ParseForm()
 	rf, err := s.loadRefs(r.Context())
 	if err != nil {
 		s.fail(w, r, p, err)
 		return
 	}
-	v := func(k string) string { return strings.TrimSpace(r.Form.Get(k)) }
-	d := listData{Method: "get", Action: "/customers", Name: v("name"), IDNumber: v("id_number"), Phone: v("phone"), USCC: v("uscc"),
+	// Search terms (name, ID number, phone, USCC) come only from the body
+	// of the search form's POST, never from a URL, which the browser's
+	// history and logs on the way would keep; a GET lists without them.
+	src := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			s.fail(w, r, p, custos.Errorf(custos.EInvalid, "表单无法解析", "the form cannot be read"))
+			return
+		}
+		src = r.PostForm
+	}
+	v := func(k string) string { return strings.TrimSpace(src.Get(k)) }
+	d := listData{Method: "get", Action: "/customers",
 		Type: v("type"), Category: v("category"), Tier: v("tier"), AML: v("aml_risk"), Org: v("org"), Status: v("status"), Sort: v("sort")}
 	if r.Method == http.MethodPost {
 		d.Method, d.Action = "post", "/customers/search"
+		d.Name, d.IDNumber, d.Phone, d.USCC = v("name"), v("id_number"), v("phone"), v("uscc")
 	}
 	if !slices.Contains(custos.SortKeys, d.Sort) {
 		d.Sort = ""

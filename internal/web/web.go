@@ -100,6 +100,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /customers/{id}/verifications", s.customers(s.addVerification))
 	mux.Handle("POST /customers/{id}/business", s.customers(s.addBusiness))
 	mux.Handle("GET /customers/{id}/transactions", s.customers(s.transactionsPage))
+	mux.Handle("POST /customers/{id}/transactions", s.customers(s.transactionsPage))
 
 	// Approval requests (R-A10, R-B1, R-C1–R-C3, R-H1).
 	mux.Handle("GET /inbox", s.authed(s.inboxPage))
