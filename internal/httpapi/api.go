@@ -7,6 +7,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -295,15 +296,22 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 	return time.Time{}, invalid(name, custos.CodeInvalidDate, custos.Message{ZH: "时间格式应为 RFC 3339 或 YYYY-MM-DD", EN: "expected RFC 3339 or YYYY-MM-DD"})
 }
 
+// health answers 200 when the store reads and writes, 503 with the reason
+// when it does not (see app.Health); it waits at most healthTimeout.
 func (api *API) health(w http.ResponseWriter, r *http.Request, _ custos.Actor) error {
-	if _, _, err := api.app.DB().Head(r.Context()); err != nil {
-		api.log.Error("health", "err", err)
-		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	rep := api.app.Health(ctx)
+	if !rep.OK {
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": rep.Reason, "database": rep.Database})
 		return nil
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": string(api.app.DB().Dialect())})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": rep.Database})
 	return nil
 }
+
+// healthTimeout bounds how long /healthz waits for the write probe.
+const healthTimeout = 2 * time.Second
 
 func (api *API) openapi(w http.ResponseWriter, r *http.Request, _ custos.Actor) error {
 	w.Header().Set("Content-Type", "application/json")
