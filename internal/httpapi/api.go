@@ -282,6 +282,18 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
+// queryBool reads a yes/no parameter: absent, "0"/"false" or "1"/"true";
+// anything else is a field error.
+func queryBool(r *http.Request, name string) (bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, invalid(name, custos.CodeInvalidFormat, custos.StandardMessage(custos.CodeInvalidFormat))
+}
+
 func queryTime(r *http.Request, name string) (time.Time, error) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
