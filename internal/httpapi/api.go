@@ -67,6 +67,7 @@ func coreRoutes() []Route {
 
 		{Method: "POST", Pattern: "/api/v1/customers", handler: (*API).createCustomer},
 		{Method: "GET", Pattern: "/api/v1/customers", handler: (*API).listCustomers},
+		{Method: "POST", Pattern: "/api/v1/customers/search", handler: (*API).searchCustomers},
 		{Method: "GET", Pattern: "/api/v1/customers/{id}", handler: (*API).getCustomer},
 		{Method: "PATCH", Pattern: "/api/v1/customers/{id}", handler: (*API).patchCustomer},
 		{Method: "POST", Pattern: "/api/v1/customers/{id}/reveal", handler: (*API).revealCustomer},
