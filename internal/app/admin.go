@@ -135,6 +135,9 @@ func (a *App) Users(ctx context.Context, actor custos.Actor, f custos.UserFilter
 	if !custos.Allowed(actor, custos.ActUserAdmin).Allowed && !custos.Allowed(actor, custos.ActPortfolioManage).Allowed {
 		return nil, a.denied(ctx, actor, custos.ActUserAdmin, "", custos.DenyRole, custos.Errorf(custos.EForbidden, "无此操作权限", "not allowed"))
 	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	out, err := a.db.Reader().Users(ctx, f)
 	return out, internal("list users", err)
 }

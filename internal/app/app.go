@@ -67,6 +67,7 @@ type App struct {
 	log    *slog.Logger
 	audit  *audit.Committer
 	limits *limiter
+	health healthProbe
 
 	notifier Notifier
 	otp      OTPSender // one-time login codes of the customer portal

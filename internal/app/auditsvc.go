@@ -23,6 +23,9 @@ func (a *App) SearchAudit(ctx context.Context, actor custos.Actor, q AuditQuery)
 	if err := a.requireSystem(ctx, actor, custos.ActAuditRead); err != nil {
 		return nil, err
 	}
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
 	f := q.AuditFilter
 	if q.CustomerID != "" {
 		f.TargetRef = a.customerRef(q.CustomerID)
@@ -42,6 +45,9 @@ func (a *App) SearchAudit(ctx context.Context, actor custos.Actor, q AuditQuery)
 // ExportAudit writes matching events as CSV (R-C5); the export is audited.
 func (a *App) ExportAudit(ctx context.Context, actor custos.Actor, q AuditQuery, w io.Writer) (int, error) {
 	if err := a.requireSystem(ctx, actor, custos.ActAuditExport); err != nil {
+		return 0, err
+	}
+	if err := q.Validate(); err != nil {
 		return 0, err
 	}
 	f := q.AuditFilter

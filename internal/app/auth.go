@@ -34,7 +34,10 @@ type Credentials struct {
 	Via        string
 }
 
-var errBadLogin = custos.Errorf(custos.EUnauthenticated, "用户名或密码错误", "wrong username or password")
+var (
+	errBadLogin     = custos.Errorf(custos.EUnauthenticated, "用户名或密码错误", "wrong username or password")
+	errLoginLimited = custos.Errorf(custos.ERateLimited, "尝试过于频繁，请稍后再试", "too many attempts; try again later")
+)
 
 // mfaRequired reports whether a user must pass a second factor.
 func (a *App) mfaRequired(u *custos.User) bool {
@@ -44,20 +47,28 @@ func (a *App) mfaRequired(u *custos.User) bool {
 // Login checks credentials (R-C4, R-D4): rate limited per client address,
 // constant-time for unknown users, locking the account after repeated
 // failures, asking for the TOTP code when the user or role needs one. Every
-// attempt is audited.
+// attempt is audited: an unknown name only as a keyed reference, refusals
+// of the rate limit as counts (strangers.go).
 func (a *App) Login(ctx context.Context, c Credentials) (*Session, error) {
 	now := a.now()
-	actor := custos.Actor{Kind: custos.ActorUser, Username: custos.NormalizeUsername(c.Username), ClientAddr: c.ClientAddr, Via: c.Via}
+	name := custos.NormalizeUsername(c.Username)
+	// Until the name is known it is a stranger's and is kept only as a
+	// bounded reference (strangers.go).
+	actor := custos.Actor{Kind: custos.ActorUser, Username: a.strangerName(name), ClientAddr: c.ClientAddr, Via: c.Via}
 	fail := func(reason string, answer error) (*Session, error) {
 		if err := a.record(ctx, a.event(actor, "login", "", custos.OutcomeDenied, reason)); err != nil {
 			return nil, err
 		}
 		return nil, answer
 	}
-	if !a.limits.allow("login:"+c.ClientAddr, now) {
-		return fail("rate_limited", custos.Errorf(custos.ERateLimited, "尝试过于频繁，请稍后再试", "too many attempts; try again later"))
+	if err := a.limitAttempt(ctx, scopeLogin, actor, "login", now, errLoginLimited); err != nil {
+		return nil, err
 	}
-	u, err := a.db.Reader().UserByName(ctx, actor.Username)
+	if len(name) > MaxLoginName {
+		auth.BurnTime(c.Password)
+		return fail("unknown_user", errBadLogin)
+	}
+	u, err := a.db.Reader().UserByName(ctx, name)
 	if errors.Is(err, custos.ErrNotFound) {
 		auth.BurnTime(c.Password)
 		return fail("unknown_user", errBadLogin)
@@ -65,6 +76,7 @@ func (a *App) Login(ctx context.Context, c Credentials) (*Session, error) {
 	if err != nil {
 		return nil, internal("load user", err)
 	}
+	actor.Username = u.Username
 	actor.UserID, actor.Role, actor.OrgID = u.ID, u.Role, u.OrgID
 	if u.Disabled {
 		auth.BurnTime(c.Password)

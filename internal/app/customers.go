@@ -632,8 +632,8 @@ func (a *App) SearchCustomers(ctx context.Context, actor custos.Actor, f custos.
 	if scope.None() {
 		return nil, a.denied(ctx, actor, custos.ActCustomerSearch, "", custos.DenyRole, custos.Errorf(custos.EForbidden, "无权查询客户", "not allowed to search customers"))
 	}
-	if f.Sort != "" && !slices.Contains(custos.SortKeys, f.Sort) {
-		return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "sort", Code: custos.CodeNotAllowed, Message: custos.StandardMessage(custos.CodeNotAllowed)}}}).Err()
+	if err := a.validCustomerFilter(ctx, f); err != nil {
+		return nil, err
 	}
 	f.Normalize()
 	q := sqlstore.CustomerQuery{Filter: f}

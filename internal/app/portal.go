@@ -288,8 +288,8 @@ func (a *App) PortalLogin(ctx context.Context, c PortalCredentials) (*PortalSess
 		}
 		return nil, answer
 	}
-	if !a.limits.allow("portal:"+c.ClientAddr, now) {
-		return fail("rate_limited", errPortalLimited)
+	if err := a.limitAttempt(ctx, scopePortal, actor, custos.Action(action), now, errPortalLimited); err != nil {
+		return nil, err
 	}
 	id, err := a.portalCustomer(ctx, c.IDNumber)
 	if err != nil {
@@ -442,11 +442,8 @@ func (a *App) RequestPortalCode(ctx context.Context, idNumber, clientAddr string
 	quiet := func(reason string) error {
 		return a.record(ctx, a.event(actor, "portal.otp_send", actor.CustomerID, custos.OutcomeDenied, reason))
 	}
-	if !a.limits.allow("portal:"+clientAddr, now) {
-		if err := quiet("rate_limited"); err != nil {
-			return err
-		}
-		return errPortalLimited
+	if err := a.limitAttempt(ctx, scopePortal, actor, "portal.otp_send", now, errPortalLimited); err != nil {
+		return err
 	}
 	id, err := a.portalCustomer(ctx, idNumber)
 	if err != nil || id == "" {

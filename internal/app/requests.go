@@ -186,8 +186,12 @@ func decidedBy(r *custos.Request, user int64) bool {
 }
 
 // Requests lists the requests the actor filed, or, for compliance and
-// auditors, all requests matching the filter.
+// auditors, all requests matching the filter. A bogus kind, state or limit
+// is EInvalid.
 func (a *App) Requests(ctx context.Context, actor custos.Actor, f custos.RequestFilter) ([]*custos.Request, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	own := actor.Role != custos.RoleAuditor && actor.Role != custos.RoleCompliance
 	if own {
 		f.RequestedBy = actor.UserID

@@ -61,15 +61,22 @@ func seedPortal(ctx context.Context, a *app.App, actorOf func(string) (custos.Ac
 	return out, nil
 }
 
+// printPortal prints how to sign in as the demo portal customers. The
+// banner goes to the server's output, which logs keep, so it names each by
+// archive number and masked ID number only (R-C10): the full number is
+// read the way staff read any, by revealing it (audited) in the staff UI as
+// the account manager.
 func printPortal(out io.Writer, cs []PortalCustomer) {
 	if len(cs) == 0 {
 		return
 	}
 	fmt.Fprintln(out, "\ndemo customers of the self-service portal /portal/ (客户自助服务，证件号码登录):")
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "ID NUMBER\tPASSWORD\tARCHIVE\tACCOUNT MANAGER")
+	fmt.Fprintln(w, "ARCHIVE\tID NUMBER (MASKED)\tPASSWORD\tACCOUNT MANAGER")
 	for _, c := range cs {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.IDNumber, c.Password, c.ArchiveNo, c.Owner)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.ArchiveNo, custos.MaskIDNumber(c.IDNumber), c.Password, c.Owner)
 	}
 	w.Flush()
+	fmt.Fprintln(out, "the full ID number: sign in to the staff UI as the account manager, open the archive and reveal it (audited)\n"+
+		"完整证件号码：以客户经理身份登录员工界面，打开该档案并完整显示（留痕审计）")
 }

@@ -11,7 +11,8 @@ import (
 )
 
 // TestSeedPortal_RB5: the demo gives two customers portal access, prints
-// their login, and they sign in and see their own transactions.
+// how to sign in without their ID numbers (R-C10), and they sign in and see
+// their own transactions.
 func TestSeedPortal_RB5(t *testing.T) {
 	db := sqltest.OpenSQLite(t)
 	a := newApp(t, db)
@@ -24,8 +25,11 @@ func TestSeedPortal_RB5(t *testing.T) {
 		t.Fatalf("portal customers: %+v", res.Portal)
 	}
 	for _, pc := range res.Portal {
-		if !strings.Contains(out.String(), pc.IDNumber) || !strings.Contains(out.String(), PortalPassword) {
+		if !strings.Contains(out.String(), pc.ArchiveNo) || !strings.Contains(out.String(), custos.MaskIDNumber(pc.IDNumber)) || !strings.Contains(out.String(), PortalPassword) {
 			t.Fatalf("banner lacks the portal login of %s:\n%s", pc.ArchiveNo, out.String())
+		}
+		if strings.Contains(out.String(), pc.IDNumber) {
+			t.Fatalf("banner prints the ID number of %s:\n%s", pc.ArchiveNo, out.String())
 		}
 		s, err := a.PortalLogin(ctx, app.PortalCredentials{IDNumber: pc.IDNumber, Password: pc.Password, ClientAddr: "127.0.0.1"})
 		if err != nil {

@@ -40,13 +40,18 @@ func TestSeedTransactions_RE1_RE4(t *testing.T) {
 			t.Fatalf("large-value records for the general manager: %d shown, %d withheld", len(big.Items), big.Withheld)
 		}
 		// …their account manager, without the protected permission, does not.
-		cs, err := a.SearchCustomers(ctx, gm, custos.CustomerFilter{PageSize: 500})
-		if err != nil {
-			t.Fatal(err)
-		}
 		ownerOf := map[string]int64{}
-		for _, c := range cs.Items {
-			ownerOf[c.ID] = c.OwnerID
+		for page := 1; ; page++ {
+			cs, err := a.SearchCustomers(ctx, gm, custos.CustomerFilter{Page: page, PageSize: custos.MaxPageSize})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cs.Items {
+				ownerOf[c.ID] = c.OwnerID
+			}
+			if page*cs.PageSize >= cs.Total {
+				break
+			}
 		}
 		am, owner := "", ""
 		for _, it := range big.Items {

@@ -7,6 +7,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,7 @@ func coreRoutes() []Route {
 
 		{Method: "POST", Pattern: "/api/v1/customers", handler: (*API).createCustomer},
 		{Method: "GET", Pattern: "/api/v1/customers", handler: (*API).listCustomers},
+		{Method: "POST", Pattern: "/api/v1/customers/search", handler: (*API).searchCustomers},
 		{Method: "GET", Pattern: "/api/v1/customers/{id}", handler: (*API).getCustomer},
 		{Method: "PATCH", Pattern: "/api/v1/customers/{id}", handler: (*API).patchCustomer},
 		{Method: "POST", Pattern: "/api/v1/customers/{id}/reveal", handler: (*API).revealCustomer},
@@ -281,6 +283,18 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
+// queryBool reads a yes/no parameter: absent, "0"/"false" or "1"/"true";
+// anything else is a field error.
+func queryBool(r *http.Request, name string) (bool, error) {
+	switch r.URL.Query().Get(name) {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, invalid(name, custos.CodeInvalidFormat, custos.StandardMessage(custos.CodeInvalidFormat))
+}
+
 func queryTime(r *http.Request, name string) (time.Time, error) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
@@ -295,15 +309,22 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 	return time.Time{}, invalid(name, custos.CodeInvalidDate, custos.Message{ZH: "时间格式应为 RFC 3339 或 YYYY-MM-DD", EN: "expected RFC 3339 or YYYY-MM-DD"})
 }
 
+// health answers 200 when the store reads and writes, 503 with the reason
+// when it does not (see app.Health); it waits at most healthTimeout.
 func (api *API) health(w http.ResponseWriter, r *http.Request, _ custos.Actor) error {
-	if _, _, err := api.app.DB().Head(r.Context()); err != nil {
-		api.log.Error("health", "err", err)
-		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	rep := api.app.Health(ctx)
+	if !rep.OK {
+		httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": rep.Reason, "database": rep.Database})
 		return nil
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": string(api.app.DB().Dialect())})
+	httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": rep.Database})
 	return nil
 }
+
+// healthTimeout bounds how long /healthz waits for the write probe.
+const healthTimeout = 2 * time.Second
 
 func (api *API) openapi(w http.ResponseWriter, r *http.Request, _ custos.Actor) error {
 	w.Header().Set("Content-Type", "application/json")

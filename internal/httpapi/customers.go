@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,7 +54,22 @@ type CustomerList struct {
 }
 
 func (api *API) listCustomers(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
-	q := r.URL.Query()
+	if err := noTermsInURL(r, "/api/v1/customers"); err != nil {
+		return err
+	}
+	return api.searchCustomersBy(w, r, a, r.URL.Query())
+}
+
+// searchCustomers is the customer search with the terms in the body.
+func (api *API) searchCustomers(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
+	q, err := searchBody(r)
+	if err != nil {
+		return err
+	}
+	return api.searchCustomersBy(w, r, a, q)
+}
+
+func (api *API) searchCustomersBy(w http.ResponseWriter, r *http.Request, a custos.Actor, q url.Values) error {
 	f := custos.CustomerFilter{
 		Type: custos.CustomerType(q.Get("type")), Category: q.Get("category"), Status: custos.ArchiveStatus(q.Get("status")),
 		Sensitivity: custos.Sensitivity(q.Get("sensitivity")), Verification: custos.Verification(q.Get("verification")),
@@ -61,21 +77,21 @@ func (api *API) listCustomers(w http.ResponseWriter, r *http.Request, a custos.A
 		Estate: q.Get("estate"), Building: q.Get("building"), Sort: q.Get("sort"),
 	}
 	var err error
-	if f.OrgID, err = queryInt(r, "org_id"); err != nil {
+	if f.OrgID, err = intParam(q, "org_id"); err != nil {
 		return err
 	}
-	if f.OwnerID, err = queryInt(r, "owner_id"); err != nil {
+	if f.OwnerID, err = intParam(q, "owner_id"); err != nil {
 		return err
 	}
-	page, err := queryInt(r, "page")
+	page, err := intParam(q, "page")
 	if err != nil {
 		return err
 	}
-	size, err := queryInt(r, "page_size")
+	size, err := intParam(q, "page_size")
 	if err != nil {
 		return err
 	}
-	f.Page, f.PageSize = int(page), int(size)
+	f.Page, f.PageSize = int(min(page, custos.MaxPage+1)), int(min(size, custos.MaxPageSize+1))
 	for key, vals := range q {
 		if tax, ok := strings.CutPrefix(key, "class."); ok && len(vals) > 0 {
 			if f.Classes == nil {

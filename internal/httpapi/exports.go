@@ -33,13 +33,9 @@ func exportRoutes() []Route {
 }
 
 func (api *API) listAgreements(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
-	active := false
-	switch r.URL.Query().Get("active") {
-	case "", "0", "false":
-	case "1", "true":
-		active = true
-	default:
-		return invalid("active", custos.CodeInvalidFormat, custos.StandardMessage(custos.CodeInvalidFormat))
+	active, err := queryBool(r, "active")
+	if err != nil {
+		return err
 	}
 	out, err := api.app.Agreements(r.Context(), a, active)
 	if err != nil {

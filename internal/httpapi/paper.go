@@ -55,13 +55,9 @@ func paperPath(id int64) string { return "/api/v1/paper/files/" + strconv.Format
 // listPaperFiles lists the files at the caller's unit's locations;
 // ?overdue=1 only the lent files past their due date.
 func (api *API) listPaperFiles(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
-	overdue := false
-	switch r.URL.Query().Get("overdue") {
-	case "", "0", "false":
-	case "1", "true":
-		overdue = true
-	default:
-		return invalid("overdue", custos.CodeInvalidFormat, custos.StandardMessage(custos.CodeInvalidFormat))
+	overdue, err := queryBool(r, "overdue")
+	if err != nil {
+		return err
 	}
 	out, err := api.app.PaperFiles(r.Context(), a, overdue)
 	if err != nil {

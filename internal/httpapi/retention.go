@@ -76,9 +76,11 @@ func (api *API) closeRelationship(w http.ResponseWriter, r *http.Request, a cust
 }
 
 func (api *API) listHolds(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
-	q := r.URL.Query()
-	active := q.Get("active") == "1" || q.Get("active") == "true"
-	hs, err := api.app.Holds(r.Context(), a, q.Get("customer_id"), active)
+	active, err := queryBool(r, "active")
+	if err != nil {
+		return err
+	}
+	hs, err := api.app.Holds(r.Context(), a, r.URL.Query().Get("customer_id"), active)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ func transactionRoutes() []Route {
 	return []Route{
 		{Method: "POST", Pattern: "/api/v1/transactions/batch", handler: (*API).batchTransactions},
 		{Method: "GET", Pattern: "/api/v1/transactions", handler: (*API).searchTransactions},
+		{Method: "POST", Pattern: "/api/v1/transactions/search", handler: (*API).searchTransactionsBody},
 		{Method: "POST", Pattern: "/api/v1/customers/{id}/transactions", handler: (*API).recordTransaction},
 		{Method: "POST", Pattern: "/api/v1/transactions/{tid}/reverse", handler: (*API).reverseTransaction},
 		{Method: "GET", Pattern: "/api/v1/settings/transaction-policy", handler: (*API).getTxnPolicy},
@@ -60,10 +62,10 @@ func (api *API) batchTransactions(w http.ResponseWriter, r *http.Request, a cust
 	return nil
 }
 
-// txnFilterOf reads a search from the query string; malformed values are
-// field errors (422), collected together.
-func txnFilterOf(r *http.Request) (custos.TxnFilter, error) {
-	q := r.URL.Query()
+// txnFilterOf reads a search from parameters (the query string, or a
+// search's body); malformed values are field errors (422), collected
+// together.
+func txnFilterOf(q url.Values) (custos.TxnFilter, error) {
 	f := custos.TxnFilter{
 		CustomerID: q.Get("customer_id"), Account: q.Get("account"), Currency: q.Get("currency"), Direction: custos.Direction(q.Get("direction")),
 		CounterpartyAccount: q.Get("counterparty_account"), CounterpartyName: q.Get("counterparty_name"), CounterpartyBank: q.Get("counterparty_bank"),
@@ -111,7 +113,23 @@ func txnFilterOf(r *http.Request) (custos.TxnFilter, error) {
 }
 
 func (api *API) searchTransactions(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
-	f, err := txnFilterOf(r)
+	if err := noTermsInURL(r, "/api/v1/transactions"); err != nil {
+		return err
+	}
+	return api.searchTransactionsBy(w, r, a, r.URL.Query())
+}
+
+// searchTransactionsBody is the transaction search with the terms in the body.
+func (api *API) searchTransactionsBody(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
+	q, err := searchBody(r)
+	if err != nil {
+		return err
+	}
+	return api.searchTransactionsBy(w, r, a, q)
+}
+
+func (api *API) searchTransactionsBy(w http.ResponseWriter, r *http.Request, a custos.Actor, q url.Values) error {
+	f, err := txnFilterOf(q)
 	if err != nil {
 		return err
 	}

@@ -179,11 +179,24 @@ func walkTransactions(t *testing.T, f *apptest.Fixture, c *client) {
 	c.do("inspector_bj", "POST", "/api/v1/transactions/batch", "", batch).expect(t, 403, "an inspector's batch")
 
 	// Search (R-E2): a purpose first, then filters, sorting, paging, totals.
+	// Searches by account or counterparty go in a POST body (no URL carries
+	// them); the others may stay in the query string.
 	search := func(user, query string) txnPage {
 		t.Helper()
 		var p txnPage
+		if q, _ := url.ParseQuery(query); q.Has("account") || q.Has("counterparty_name") || q.Has("counterparty_account") {
+			body := map[string]string{}
+			for k := range q {
+				body[k] = q.Get(k)
+			}
+			c.do(user, "POST", "/api/v1/transactions/search", "service", body).expect(t, 200, "search "+query).json(t, &p)
+			return p
+		}
 		c.do(user, "GET", "/api/v1/transactions?"+query, "service", nil).expect(t, 200, "search "+query).json(t, &p)
 		return p
+	}
+	for _, term := range []string{"account=6222020200110000001", "counterparty_name=x", "counterparty_account=6217000000000001", "counterparty_bank=x"} {
+		c.do("gm", "GET", "/api/v1/transactions?"+term, "service", nil).expect(t, 422, "a personal term in the URL: "+term)
 	}
 	c.do("am_bj01", "GET", "/api/v1/transactions?customer_id="+c1.ID, "", nil).expect(t, 400, "search without purpose")
 	// The account manager lacks the protected permission: the 60,000 record is withheld (R-E4).

@@ -199,13 +199,9 @@ func (s *server) clearSession(w http.ResponseWriter) {
 	s.setCookie(w, &http.Cookie{Name: SessionCookie, Value: "", MaxAge: -1})
 }
 
-// safeNext accepts only portal paths as a place to return to.
-func safeNext(s string) string {
-	if !strings.HasPrefix(s, Prefix) || strings.Contains(s, "//") || strings.ContainsAny(s, "\\\r\n") {
-		return "/portal/transactions"
-	}
-	return s
-}
+// safeNext accepts only portal paths as a place to return to (see
+// httpx.LocalRedirect).
+func safeNext(s string) string { return httpx.LocalRedirect(s, "/portal/transactions", Prefix) }
 
 // render executes a page into a buffer, so a template error becomes an
 // error page instead of half a page.

@@ -52,7 +52,11 @@ func auditQuery(r *http.Request) (app.AuditQuery, map[string]string) {
 		}
 		q.To = t.AddDate(0, 0, 1)
 	}
-	if n, err := strconv.ParseInt(v("before"), 10, 64); err == nil && n > 0 {
+	if s := v("before"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			errs["before"] = "invalid"
+		}
 		q.AfterSeq = n
 	}
 	return q, errs
@@ -67,7 +71,16 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request, p *page) {
 	d.OutcomeOptions = selectOptions(d.Outcome, []option{{Value: "", Label: p.T("filter.all")}, {Value: "ok", Label: p.T("outcome.ok")},
 		{Value: "denied", Label: p.T("outcome.denied")}, {Value: "failed", Label: p.T("outcome.failed")}})
 	if len(errs) > 0 {
-		p.Error = p.M(custos.StandardMessage(custos.CodeInvalidDate))
+		p.Error = p.T("filter.invalid")
+		for _, k := range []string{"from", "to", "before"} {
+			if errs[k] != "" {
+				code := custos.CodeInvalidDate
+				if k == "before" {
+					code = custos.CodeInvalidFormat
+				}
+				p.Errors = append(p.Errors, fieldMessage{Field: p.T("audit." + k), Message: p.M(custos.StandardMessage(code))})
+			}
+		}
 		if !custos.Allowed(p.Actor, custos.ActAuditRead).Allowed {
 			s.fail(w, r, p, custos.Errorf(custos.EForbidden, "无此操作权限", "not allowed"))
 			return
@@ -78,7 +91,14 @@ func (s *server) auditPage(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	events, err := s.app.SearchAudit(r.Context(), p.Actor, q)
 	if err != nil {
-		s.fail(w, r, p, err)
+		if custos.ErrorCodeOf(err) != custos.EInvalid {
+			s.fail(w, r, p, err)
+			return
+		}
+		p.Error, p.Errors = p.T("filter.invalid"), filterErrors(p, err, map[string]string{"outcome": "audit.outcome", "before_seq": "audit.before",
+			"limit": "audit.limit", "actor_id": "audit.actor", "to": "audit.to"})
+		p.Title, p.Data = "audit.title", d
+		s.render(w, p, http.StatusUnprocessableEntity, "audit")
 		return
 	}
 	for _, e := range events {

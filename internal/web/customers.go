@@ -137,30 +137,37 @@ func selectOptions(cur string, opts []option) []option {
 // stand in a URL, the browser history or a proxy log (R-C9); GET with the
 // same parameters works too, for links from the summary.
 func (s *server) list(w http.ResponseWriter, r *http.Request, p *page) {
-	r.ParseForm()
 	rf, err := s.loadRefs(r.Context())
 	if err != nil {
 		s.fail(w, r, p, err)
 		return
 	}
-	v := func(k string) string { return strings.TrimSpace(r.Form.Get(k)) }
-	d := listData{Method: "get", Action: "/customers", Name: v("name"), IDNumber: v("id_number"), Phone: v("phone"), USCC: v("uscc"),
+	// Search terms (name, ID number, phone, USCC) come only from the body
+	// of the search form's POST, never from a URL, which the browser's
+	// history and logs on the way would keep; a GET lists without them.
+	src := r.URL.Query()
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			s.fail(w, r, p, custos.Errorf(custos.EInvalid, "表单无法解析", "the form cannot be read"))
+			return
+		}
+		src = r.PostForm
+	}
+	v := func(k string) string { return strings.TrimSpace(src.Get(k)) }
+	d := listData{Method: "get", Action: "/customers",
 		Type: v("type"), Category: v("category"), Tier: v("tier"), AML: v("aml_risk"), Org: v("org"), Status: v("status"), Sort: v("sort")}
 	if r.Method == http.MethodPost {
 		d.Method, d.Action = "post", "/customers/search"
-	}
-	if !slices.Contains(custos.SortKeys, d.Sort) {
-		d.Sort = ""
+		d.Name, d.IDNumber, d.Phone, d.USCC = v("name"), v("id_number"), v("phone"), v("uscc")
 	}
 	f := custos.CustomerFilter{Type: custos.CustomerType(d.Type), Category: d.Category, Status: custos.ArchiveStatus(d.Status),
 		Name: d.Name, IDNumber: d.IDNumber, Phone: d.Phone, USCC: d.USCC, Sort: d.Sort, PageSize: 20}
-	f.Page, _ = strconv.Atoi(v("page"))
-	if n, err := strconv.Atoi(v("page_size")); err == nil && n > 0 && n <= 200 {
-		f.PageSize = n
+	var bad custos.Validation
+	f.Page = int(min(formInt(&bad, "page", v("page")), custos.MaxPage+1))
+	if n := formInt(&bad, "page_size", v("page_size")); n != 0 {
+		f.PageSize = int(min(n, custos.MaxPageSize+1))
 	}
-	if d.Org != "" {
-		f.OrgID, _ = strconv.ParseInt(d.Org, 10, 64)
-	}
+	f.OrgID = formInt(&bad, "org_id", d.Org)
 	for tax, val := range map[string]string{custos.TaxTier: d.Tier, custos.TaxAMLRisk: d.AML} {
 		if val != "" {
 			if f.Classes == nil {
@@ -170,14 +177,20 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, p *page) {
 		}
 	}
 	d.Searched = d.Name != "" || d.IDNumber != "" || d.Phone != "" || d.USCC != ""
-	res, err := s.app.SearchCustomers(r.Context(), p.Actor, f)
+	status := http.StatusOK
+	res, err := &custos.CustomerPage{Page: 1, PageSize: 20}, bad.Err()
+	if err == nil {
+		res, err = s.app.SearchCustomers(r.Context(), p.Actor, f)
+	}
 	if err != nil {
 		if custos.ErrorCodeOf(err) != custos.EInvalid {
 			s.fail(w, r, p, err)
 			return
 		}
-		p.Error = p.M(custos.ErrorMessageOf(err))
-		res = &custos.CustomerPage{Page: 1, PageSize: f.PageSize}
+		p.Error, p.Errors = p.T("filter.invalid"), filterErrors(p, err, map[string]string{"type": "field.type", "category": "field.category",
+			"status": "field.status", "sort": "list.sort", "page": "list.page", "page_size": "list.page_size", "org_id": "field.unit",
+			"class": "filter.field", "name": "field.name", "id_number": "field.id_number", "phone": "field.phone", "uscc": "field.uscc"})
+		res, status = &custos.CustomerPage{Page: 1, PageSize: 20}, http.StatusUnprocessableEntity
 	}
 	d.Total, d.Page, d.PageSize = res.Total, res.Page, res.PageSize
 	d.Pages = (res.Total + res.PageSize - 1) / max(res.PageSize, 1)
@@ -226,7 +239,7 @@ func (s *server) list(w http.ResponseWriter, r *http.Request, p *page) {
 	}
 	p.Title = "list.title"
 	p.Data = d
-	s.render(w, p, http.StatusOK, "list")
+	s.render(w, p, status, "list")
 }
 
 func (s *server) row(p *page, rf *refs, c *custos.Customer) rowView {

@@ -154,28 +154,32 @@ type requestsData struct {
 // compliance and auditors), newest first.
 func (s *server) requestsPage(w http.ResponseWriter, r *http.Request, p *page) {
 	q := r.URL.Query()
-	d := requestsData{All: p.Actor.Role == custos.RoleAuditor || p.Actor.Role == custos.RoleCompliance, State: q.Get("state"), Kind: q.Get("kind")}
-	f := custos.RequestFilter{Limit: 500}
+	d := &requestsData{All: p.Actor.Role == custos.RoleAuditor || p.Actor.Role == custos.RoleCompliance, State: q.Get("state"), Kind: q.Get("kind")}
+	f := custos.RequestFilter{Limit: 500, State: custos.RequestState(d.State), Kind: custos.RequestKind(d.Kind)}
 	all := option{Value: "", Label: p.T("filter.all")}
 	d.StateOptions = []option{all}
-	for _, st := range []custos.RequestState{custos.RequestPending, custos.RequestApproved, custos.RequestApplied, custos.RequestRejected, custos.RequestCancelled, custos.RequestExpired} {
+	for _, st := range custos.RequestStates {
 		d.StateOptions = append(d.StateOptions, option{Value: string(st), Label: stateLabel(p, st)})
-		if d.State == string(st) {
-			f.State = st
-		}
 	}
 	d.KindOptions = []option{all}
 	for _, k := range custos.RequestKinds {
 		d.KindOptions = append(d.KindOptions, option{Value: string(k), Label: kindLabel(p, k)})
-		if d.Kind == string(k) {
-			f.Kind = k
-		}
 	}
 	selectOptions(string(f.State), d.StateOptions)
 	selectOptions(string(f.Kind), d.KindOptions)
+	p.Title = "requests.title"
+	if d.All {
+		p.Title = "requests.all_title"
+	}
+	p.Data = d
 	reqs, err := s.app.Requests(r.Context(), p.Actor, f)
 	if err != nil {
-		s.fail(w, r, p, err)
+		if custos.ErrorCodeOf(err) != custos.EInvalid {
+			s.fail(w, r, p, err)
+			return
+		}
+		p.Error, p.Errors = p.T("filter.invalid"), filterErrors(p, err, map[string]string{"state": "request.state", "kind": "request.kind", "limit": "request.limit"})
+		s.render(w, p, http.StatusUnprocessableEntity, "requests")
 		return
 	}
 	slices.SortStableFunc(reqs, func(a, b *custos.Request) int { return b.RequestedAt.Compare(a.RequestedAt) })
@@ -183,11 +187,6 @@ func (s *server) requestsPage(w http.ResponseWriter, r *http.Request, p *page) {
 	for _, x := range reqs {
 		d.Rows = append(d.Rows, s.requestRow(p, names, x))
 	}
-	p.Title = "requests.title"
-	if d.All {
-		p.Title = "requests.all_title"
-	}
-	p.Data = d
 	s.render(w, p, http.StatusOK, "requests")
 }
 

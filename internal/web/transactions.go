@@ -15,6 +15,11 @@ import (
 // cursor. The service decides who sees what, withholds large-value and
 // protected records from readers without the protected permission, and
 // audits every search.
+//
+// The search is a POST and the pager buttons are forms: counterparty names
+// and account numbers never stand in a URL, so neither the browser's
+// history nor any log between the browser and the server keeps them. A GET
+// shows the first page of everything.
 
 // txnTypes and txnChannels are the codes the form offers; other codes
 // recorded by source systems show as they are.
@@ -44,13 +49,15 @@ type txnForm struct {
 }
 
 type txnPageData struct {
-	ID, Name, ArchiveNo, Back, Action, FirstPage, NextPage string
-	Form                                                   txnForm
-	TypeOptions, ChannelOptions, DirOptions, SortOptions   []option
-	Rows                                                   []txnRow
-	Totals                                                 []txnTotalRow
-	Withheld                                               string
-	Searched, Paged                                        bool
+	ID, Name, ArchiveNo, Back, Action                    string
+	Form                                                 txnForm
+	Keep                                                 []option // the search, as hidden fields of the pager forms
+	NextCursor                                           string
+	TypeOptions, ChannelOptions, DirOptions, SortOptions []option
+	Rows                                                 []txnRow
+	Totals                                               []txnTotalRow
+	Withheld                                             string
+	Searched, Paged                                      bool
 }
 
 // txnFilter reads the form into a filter. Dates are whole days in China
@@ -101,7 +108,14 @@ func (s *server) transactionsPage(w http.ResponseWriter, r *http.Request, p *pag
 		s.fail(w, r, p, err)
 		return
 	}
-	q := r.URL.Query()
+	q := url.Values{}
+	if r.Method == http.MethodPost {
+		if err := r.ParseForm(); err != nil {
+			s.fail(w, r, p, custos.Errorf(custos.EInvalid, "表单无法解析", "the form cannot be read"))
+			return
+		}
+		q = r.PostForm
+	}
 	f, fm, errs := txnFilter(q, p)
 	f.CustomerID = c.ID
 	base := "/customers/" + url.PathEscape(c.ID)
@@ -142,21 +156,13 @@ func (s *server) transactionsPage(w http.ResponseWriter, r *http.Request, p *pag
 	if res.Notice != nil {
 		d.Withheld = p.M(*res.Notice)
 	}
-	// The paging links keep the search and move the cursor.
-	keep := url.Values{}
-	for k, v := range q {
-		if k != "cursor" && len(v) > 0 && v[0] != "" {
-			keep[k] = v[:1]
+	// The pager forms keep the search and move the cursor.
+	for _, k := range []string{"from", "to", "min_amount", "max_amount", "type", "channel", "direction", "counterparty_name", "counterparty_account", "sort"} {
+		if v := strings.TrimSpace(q.Get(k)); v != "" {
+			d.Keep = append(d.Keep, option{Label: k, Value: v})
 		}
 	}
-	d.FirstPage = d.Action
-	if enc := keep.Encode(); enc != "" {
-		d.FirstPage += "?" + enc
-	}
-	if res.NextCursor != "" {
-		keep.Set("cursor", res.NextCursor)
-		d.NextPage = d.Action + "?" + keep.Encode()
-	}
+	d.NextCursor = res.NextCursor
 	s.render(w, p, http.StatusOK, "transactions")
 }
 

@@ -101,11 +101,11 @@ func TestTransactionsPage_RE2_RE4(t *testing.T) {
 			t.Fatalf("first page: %v", refs)
 		}
 		wantBody(t, a, `id="txn-withheld"`, `id="txn-totals"`, ">54<", "8000.00")
-		next := regexp.MustCompile(`id="txn-next" href="([^"]+)"|href="([^"]+)" id="txn-next"`).FindStringSubmatch(a.Body)
-		if next == nil {
-			t.Fatal("no next-page link")
+		next := pagerForm(a.Body, "txn-next")
+		if next == nil || next.Get("cursor") == "" {
+			t.Fatal("no next-page form")
 		}
-		a = e.get(html.UnescapeString(next[1] + next[2]))
+		a = e.post(path, next)
 		wantStatus(t, a, http.StatusOK)
 		if got := txnRefs(a.Body); got != "W003,W002,W001,W000" {
 			t.Fatalf("second page: %s", got)
@@ -113,32 +113,63 @@ func TestTransactionsPage_RE2_RE4(t *testing.T) {
 		wantBody(t, a, `id="txn-first"`)
 
 		// Filters: type and channel; amount range; a day range in CST; a bad amount.
-		if got := txnRefs(e.get(path + "?type=salary&channel=batch").Body); got != "W007" {
+		search := func(kv ...string) answer {
+			form := url.Values{}
+			for i := 0; i+1 < len(kv); i += 2 {
+				form.Set(kv[i], kv[i+1])
+			}
+			return e.post(path, form)
+		}
+		if got := txnRefs(search("type", "salary", "channel", "batch").Body); got != "W007" {
 			t.Fatalf("by type: %s", got)
 		}
-		if got := txnRefs(e.get(path + "?min_amount=60&max_amount=62&sort=amount").Body); got != "W050,W051,W052" {
+		if got := txnRefs(search("min_amount", "60", "max_amount", "62", "sort", "amount").Body); got != "W050,W051,W052" {
 			t.Fatalf("by amount: %s", got)
 		}
 		day := verifiedAt.Add(2 * time.Hour).In(custos.TxnZone).Format(time.DateOnly)
-		byDay := txnRefs(e.get(path + "?from=" + day + "&to=" + day + "&sort=time").Body)
+		byDay := txnRefs(search("from", day, "to", day, "sort", "time").Body)
 		if byDay != "W000,W001,W002,W003,W004,W005" {
 			t.Fatalf("one day: %s", byDay)
 		}
-		bad := e.get(path + "?min_amount=abc")
+		bad := search("min_amount", "abc")
 		wantStatus(t, bad, http.StatusUnprocessableEntity)
 		wantBody(t, bad, "查询条件有误", "金额应为十进制数")
-		wantStatus(t, e.get(path+"?cursor=nonsense"), http.StatusUnprocessableEntity)
+		wantStatus(t, search("cursor", "nonsense"), http.StatusUnprocessableEntity)
+
+		// Search terms travel in bodies only (issue 12): a counterparty search
+		// pages on with forms, and no URL on the page carries the term; in a
+		// query string it is not applied.
+		a = search("counterparty_name", "某某超市", "counterparty_account", "6217000000000001")
+		wantStatus(t, a, http.StatusOK)
+		if n := len(strings.Split(txnRefs(a.Body), ",")); n != 50 {
+			t.Fatalf("counterparty search: %d rows", n)
+		}
+		next = pagerForm(a.Body, "txn-next")
+		if next.Get("counterparty_name") != "某某超市" || next.Get("cursor") == "" {
+			t.Fatalf("the next-page form does not keep the search: %v", next)
+		}
+		for _, m := range regexp.MustCompile(`(?:href|action)="([^"]*)"`).FindAllStringSubmatch(a.Body, -1) {
+			if u := html.UnescapeString(m[1]); strings.Contains(u, "?") && (strings.Contains(u, "counterparty") || strings.Contains(u, "6217") || strings.Contains(u, url.QueryEscape("某某"))) {
+				t.Errorf("a URL on the page carries the search: %s", u)
+			}
+		}
+		if strings.Contains(a.Body, `method="get"`) {
+			t.Error("a form on the page sends the search as a GET")
+		}
+		if got := txnRefs(e.get(path + "?counterparty_name=nobody&type=salary").Body); len(strings.Split(got, ",")) != 50 {
+			t.Fatalf("a query string was applied as a search: %s", got)
+		}
 
 		// English.
 		e.post("/lang", url.Values{"lang": {"en"}})
-		a = e.get(path + "?type=salary")
+		a = search("type", "salary")
 		wantBody(t, a, "Transactions", "Salary", "Totals (all matches")
 
 		// The general manager holds the protected permission: the large record shows, marked.
 		e2 := newEnvWith(t, f, Options{Log: quiet}, true)
 		e2.login("gm")
 		e2.purpose("service")
-		a = e2.get(path + "?min_amount=50000")
+		a = e2.post(path, url.Values{"min_amount": {"50000"}})
 		if got := txnRefs(a.Body); got != "W009" || !strings.Contains(a.Body, "大额") || strings.Contains(a.Body, `id="txn-withheld"`) {
 			t.Fatalf("gm, large: %s", got)
 		}
@@ -150,4 +181,22 @@ func TestTransactionsPage_RE2_RE4(t *testing.T) {
 		wantStatus(t, e3.get(path), http.StatusNotFound)
 		wantStatus(t, e3.get("/customers/0190e2a4-0000-7000-8000-000000000000/transactions"), http.StatusNotFound)
 	})
+}
+
+// pagerForm returns the hidden fields of the form whose submit button has
+// the id.
+func pagerForm(body, id string) url.Values {
+	i := strings.Index(body, `id="`+id+`"`)
+	if i < 0 {
+		return nil
+	}
+	start := strings.LastIndex(body[:i], "<form")
+	if start < 0 {
+		return nil
+	}
+	out := url.Values{}
+	for _, m := range regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`).FindAllStringSubmatch(body[start:i], -1) {
+		out.Set(m[1], html.UnescapeString(m[2]))
+	}
+	return out
 }

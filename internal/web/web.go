@@ -100,6 +100,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /customers/{id}/verifications", s.customers(s.addVerification))
 	mux.Handle("POST /customers/{id}/business", s.customers(s.addBusiness))
 	mux.Handle("GET /customers/{id}/transactions", s.customers(s.transactionsPage))
+	mux.Handle("POST /customers/{id}/transactions", s.customers(s.transactionsPage))
 
 	// Approval requests (R-A10, R-B1, R-C1–R-C3, R-H1).
 	mux.Handle("GET /inbox", s.authed(s.inboxPage))
@@ -387,13 +388,9 @@ func (s *server) askPurpose(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/purpose?next="+url.QueryEscape(next), http.StatusSeeOther)
 }
 
-// safeNext accepts only local paths as a place to return to.
-func safeNext(s string) string {
-	if s == "" || !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") || strings.ContainsAny(s, "\r\n") {
-		return "/customers"
-	}
-	return s
-}
+// safeNext accepts only paths of this site as a place to return to
+// (see httpx.LocalRedirect).
+func safeNext(s string) string { return httpx.LocalRedirect(s, "/customers", "/") }
 
 func (s *server) setCookie(w http.ResponseWriter, c *http.Cookie) {
 	c.Path = "/"
