@@ -182,10 +182,10 @@ func Drill(ctx context.Context, file string, o DrillOptions) (*DrillReport, erro
 	var keys *seal.Keyring
 	switch {
 	case m.KeysIncluded:
-		keys, err = openExistingKeys(res.KeysDir, "")
+		keys, err = openExistingKeys(ctx, db, res.KeysDir, "")
 		rep.KeysFrom = "backup"
 	case o.KeysDir != "":
-		keys, err = openExistingKeys(o.KeysDir, o.KEKPath)
+		keys, err = openExistingKeys(ctx, db, o.KeysDir, o.KEKPath)
 		rep.KeysFrom = "key directory"
 	default:
 		err = errors.New("the backup holds no keys: give the key directory backed up with it (--keys DIR)")
@@ -257,19 +257,11 @@ func Drill(ctx context.Context, file string, o DrillOptions) (*DrillReport, erro
 	return rep, nil
 }
 
-// openExistingKeys opens a key directory without creating anything in it:
-// seal.OpenKeyring creates missing key files, which would make a drill
-// "pass" with fresh keys.
-func openExistingKeys(dir, kekPath string) (*seal.Keyring, error) {
-	if kekPath == "" {
-		kekPath = filepath.Join(dir, seal.KEKFile)
-	}
-	for _, p := range []string{kekPath, filepath.Join(dir, seal.IndexFile), filepath.Join(dir, seal.AuditRefFile), filepath.Join(dir, seal.SigningKeyFile)} {
-		if !exists(p) {
-			return nil, fmt.Errorf("key file %s is missing", p)
-		}
-	}
-	return seal.OpenKeyring(dir, kekPath)
+// openExistingKeys opens a key directory without creating anything in it
+// (a drill must not "pass" with fresh keys) and checks the keys against
+// the fingerprints the restored store recorded.
+func openExistingKeys(ctx context.Context, db *sqlstore.DB, dir, kekPath string) (*seal.Keyring, error) {
+	return app.OpenKeys(ctx, db, app.KeyOptions{Dir: dir, KEKPath: kekPath})
 }
 
 // tempSchema creates a schema for a drill in the database at base and
