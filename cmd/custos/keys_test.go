@@ -130,3 +130,61 @@ func TestAuditVerifyRecords_RD3(t *testing.T) {
 		}
 	})
 }
+
+// TestKeysUpgrade_RD3: a store from before key fingerprints and row tags
+// (no key_checks, untagged rows, no records.json) refuses to run a command
+// that may not create keys; migrate creates the record key only, tags the
+// rows and records the fingerprints, after which the rows verify. Opened
+// with another store's keys, such a store is refused as wrong keys.
+func TestKeysUpgrade_RD3(t *testing.T) {
+	eachCLI(t, func(t *testing.T, c cli) {
+		c.must("", "migrate")
+		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--password-stdin")
+		csv := filepath.Join(t.TempDir(), "customers.csv")
+		id := idcard.GenerateResidentID("110105", time.Date(1985, 3, 4, 0, 0, 0, 0, time.UTC), 17, true)
+		os.WriteFile(csv, []byte("type,name,id_type,id_number,id_expiry,phone,address\nperson,赵一,cn_resident_id,"+id+",2035-01-01,13800000001,北京市朝阳区1号\n"), 0o600)
+		c.must("", "customer", "import", csv, "--as", "li.na", "--quiet")
+		c.must("", "audit", "checkpoint")
+
+		// Back to how a store looked before migration 0014's keys and tags.
+		raw, _ := rawDB(t, c)
+		for _, q := range []string{`UPDATE customers SET row_mac = NULL`, `UPDATE txn_customers SET row_mac = NULL`, `DELETE FROM key_checks`} {
+			if _, err := raw.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		keys := keysOf(c)
+		if err := os.Remove(filepath.Join(keys, "records.json")); err != nil {
+			t.Fatal(err)
+		}
+
+		// Another store's keys are refused even without fingerprints: its
+		// signing key did not sign this store's checkpoints.
+		otherData := t.TempDir()
+		if _, _, err := runArgs("migrate", "--data", otherData); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := runArgs(append([]string{"migrate"}, storeWithKeys(c, filepath.Join(otherData, "keys"))...)...); err == nil || !strings.Contains(err.Error(), "wrong keys") {
+			t.Fatalf("legacy store with another store's keys: %v", err)
+		}
+
+		if _, _, err := c.run("", "audit", "verify"); err == nil || !strings.Contains(err.Error(), "records.json") {
+			t.Fatalf("verify created the record key or ran without it: %v", err)
+		}
+		c.must("", "migrate")
+		if _, err := os.Stat(filepath.Join(keys, "records.json")); err != nil {
+			t.Fatalf("migrate did not create the record key: %v", err)
+		}
+		if out := c.must("", "audit", "verify", "--records"); !strings.Contains(out, "1 customers") || !strings.Contains(out, "intact") {
+			t.Fatalf("after the upgrade: %s", out)
+		}
+		// Now an untagged row is a tampered one, and nothing tags it again.
+		if _, err := raw.Exec(`UPDATE customers SET row_mac = NULL`); err != nil {
+			t.Fatal(err)
+		}
+		c.must("", "migrate")
+		if _, _, err := c.run("", "audit", "verify", "--records"); err == nil || !strings.Contains(err.Error(), "records BROKEN") {
+			t.Fatalf("an untagged row after the upgrade: %v", err)
+		}
+	})
+}
