@@ -32,7 +32,11 @@ func (a *App) integrityAlarm(ctx context.Context, e *sqlstore.IntegrityError) {
 	if e.CustomerID != "" {
 		ev.TargetType, ev.TargetRef = "customer", a.customerRef(e.CustomerID)
 	}
-	d, _ := json.Marshal(map[string]string{"table": e.Table})
+	detail := map[string]string{"table": e.Table}
+	if e.Row != "" {
+		detail["row"] = e.Row // a transaction's opaque id: no personal data
+	}
+	d, _ := json.Marshal(detail)
 	ev.Detail = string(d)
 	a.log.Error("integrity alarm: a stored row failed its check; read refused", "table", e.Table)
 	if err := a.record(ctx, ev); err != nil {

@@ -107,8 +107,10 @@ func (tx *Tx) mismatch(ctx context.Context, table, customerID, row string) error
 // two different rows encode alike.
 type macMsg []byte
 
-func newMsg(table string) macMsg {
-	b := make(macMsg, 0, 160)
+func newMsg(table string) macMsg { return newMsgInto(make([]byte, 0, 160), table) }
+
+// newMsgInto starts a row's message in b.
+func newMsgInto(b []byte, table string) macMsg {
 	b = append(b, "custos/row/v1|"...)
 	b = append(b, table...)
 	return append(b, 0)
@@ -176,21 +178,6 @@ func txnCustomerMsg(cnum int64, customerID string) []byte {
 func (db *DB) txnMsg(m macMsg, r *TxnRecord) macMsg {
 	return m.int(r.CNum).int(r.At.UnixMicro()).str(r.Source).str(r.Reference).int(r.Amount).str(r.Currency).str(r.Direction).
 		str(r.Type).str(r.Channel).str(r.CPBank).str(r.ReversalOf).int(r.BatchID)
-}
-
-// txnTag computes a transaction's tag into buf (reused across rows).
-func (db *DB) txnTag(buf []byte, r *TxnRecord) ([]byte, []byte, error) {
-	if db.rmac == nil {
-		return nil, buf, errNoRecordKey
-	}
-	buf = db.txnMsg(newMsgInto(buf[:0], TableTransactions), r)
-	return db.rmac.MAC(nil, buf), buf, nil
-}
-
-func newMsgInto(b []byte, table string) macMsg {
-	b = append(b, "custos/row/v1|"...)
-	b = append(b, table...)
-	return append(b, 0)
 }
 
 // checkTxn verifies a loaded transaction's tag.
