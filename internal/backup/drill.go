@@ -228,6 +228,8 @@ func Drill(ctx context.Context, file string, o DrillOptions) (*DrillReport, erro
 		rep.check("audit chain", false, "%v", err)
 	case ar.Broken != nil:
 		rep.check("audit chain", false, "BROKEN at event %d: %s", ar.Broken.Seq, ar.Broken.Reason)
+	case ar.WrongKey != "":
+		rep.check("audit chain", false, "wrong keys: the checkpoints are signed by key %s, not by the key the drill was given; %d events intact", ar.WrongKey, ar.Events)
 	case ar.Events < m.AuditHead:
 		rep.check("audit chain", false, "%d events intact, but the manifest's head is %d", ar.Events, m.AuditHead)
 	default:
@@ -253,6 +255,16 @@ func Drill(ctx context.Context, file string, o DrillOptions) (*DrillReport, erro
 		rep.check("decrypt", false, "%d of %d sampled customers do not decrypt with these keys", len(sample.Failed), len(sample.Failed)+sample.Checked)
 	default:
 		rep.check("decrypt", true, "%d sampled customers decrypt (%d shredded)", sample.Checked, sample.Destroyed)
+	}
+	// Every restored row still carries a valid integrity tag (R-D3).
+	rr, err := a.VerifyRecords(ctx, func(app.RecordProblem) error { return nil })
+	switch {
+	case err != nil:
+		rep.check("records", false, "%v", err)
+	case rr.Bad > 0:
+		rep.check("records", false, "%d of %d rows fail their integrity check", rr.Bad, rr.Customers+rr.TxnCustomers+rr.Transactions)
+	default:
+		rep.check("records", true, "%d customers and %d transactions carry valid integrity tags", rr.Customers, rr.Transactions)
 	}
 	return rep, nil
 }
