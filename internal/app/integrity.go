@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/seal"
@@ -39,10 +40,25 @@ func (a *App) integrityAlarm(ctx context.Context, e *sqlstore.IntegrityError) {
 	d, _ := json.Marshal(detail)
 	ev.Detail = string(d)
 	a.log.Error("integrity alarm: a stored row failed its check; read refused", "table", e.Table)
-	if err := a.record(ctx, ev); err != nil {
-		a.log.Error("integrity alarm could not be recorded", "err", err)
+	// Recorded before the refusal returns, normally. The wait is bounded
+	// because the read may have run inside another change's transaction on
+	// the single writer, which the alarm's own write would wait for: then
+	// the alarm is written as soon as that transaction ends.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.record(ctx, ev); err != nil {
+			a.log.Error("integrity alarm could not be recorded", "err", err)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(alarmWait):
 	}
 }
+
+// alarmWait bounds how long a refused read waits for its alarm to commit.
+const alarmWait = 2 * time.Second
 
 // RecordProblem is a stored row that failed its check, for the operator.
 type RecordProblem struct {
