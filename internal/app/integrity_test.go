@@ -3,13 +3,17 @@ package app_test
 import (
 	"database/sql"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
+	"github.com/custos-cim/custos/internal/seal"
 	"github.com/custos-cim/custos/internal/sqlstore"
+	"github.com/custos-cim/custos/internal/sqlstore/sqltest"
 )
 
 // rebind turns '?' into '$n' for a raw PostgreSQL connection.
@@ -152,6 +156,62 @@ func TestRecordTagsSurviveUpdates_RD3(t *testing.T) {
 		}
 		if _, err := w.f.App.GetCustomer(ctx, w.f.Actor("am_bj01"), w.c1.ID); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestOpenKeys_RD3: keys are created for an empty store only, their
+// fingerprints recorded; afterwards a missing key directory is refused
+// without creating anything, and each key swapped for another store's is
+// named as wrong.
+func TestOpenKeys_RD3(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		dir := filepath.Join(t.TempDir(), "keys")
+		if _, err := app.OpenKeys(ctx, db, app.KeyOptions{Dir: dir, Create: true}); err != nil {
+			t.Fatal(err)
+		}
+		checks, err := db.Reader().KeyChecks(ctx)
+		if err != nil || len(checks) != len(seal.Purposes) {
+			t.Fatalf("recorded checks %v %v", checks, err)
+		}
+		if _, err := app.OpenKeys(ctx, db, app.KeyOptions{Dir: dir}); err != nil {
+			t.Fatalf("reopen with the right keys: %v", err)
+		}
+		// The store now holds data (its key record): no fresh keys.
+		elsewhere := filepath.Join(t.TempDir(), "moved")
+		if err := os.Rename(dir, elsewhere); err != nil {
+			t.Fatal(err)
+		}
+		var missing *seal.MissingKeysError
+		if _, err := app.OpenKeys(ctx, db, app.KeyOptions{Dir: dir, Create: true}); !errors.As(err, &missing) {
+			t.Fatalf("missing keys: %v", err)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Fatal("keys were created beside a store that holds data")
+		}
+		if err := os.Rename(elsewhere, dir); err != nil {
+			t.Fatal(err)
+		}
+		other, err := seal.CreateKeyring(t.TempDir(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range seal.Purposes {
+			name := seal.FileOf(p)
+			mine, _ := os.ReadFile(filepath.Join(dir, name))
+			theirs, _ := os.ReadFile(filepath.Join(other.Dir, name))
+			if err := os.WriteFile(filepath.Join(dir, name), theirs, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := app.OpenKeys(ctx, db, app.KeyOptions{Dir: dir})
+			var wrong *app.WrongKeysError
+			if !errors.As(err, &wrong) || len(wrong.Purposes) != 1 || wrong.Purposes[0] != p || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s swapped: %v", name, err)
+			}
+			os.WriteFile(filepath.Join(dir, name), mine, 0o600)
+		}
+		if _, err := app.OpenKeys(ctx, db, app.KeyOptions{Dir: dir}); err != nil {
+			t.Fatalf("the right keys again: %v", err)
 		}
 	})
 }

@@ -30,6 +30,12 @@ import (
 // transaction number belongs to); transactions (number, time, source,
 // reference, amount, currency, direction, type, channel, counterparty
 // bank, reversal, batch).
+//
+// Not covered: aggregates computed by the database (the totals and the
+// withheld count of a transaction search sum rows it does not hand over;
+// a changed amount outside the page shows there until the page holding it
+// is read or VerifyRecords runs), and tables other than these three
+// (users, grants, portfolios).
 
 // RecordMAC computes and checks row tags; seal.RecordMAC implements it.
 type RecordMAC interface {
