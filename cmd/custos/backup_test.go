@@ -108,7 +108,7 @@ func TestBackupCLI(t *testing.T) {
 			} `json:"checks"`
 		}
 		b, err := os.ReadFile(report)
-		if err != nil || json.Unmarshal(b, &rep) != nil || !rep.OK || len(rep.Checks) != 5 {
+		if err != nil || json.Unmarshal(b, &rep) != nil || !rep.OK || len(rep.Checks) != 6 { // restore, row counts, keys, audit chain, decrypt, records
 			t.Fatalf("drill report: %v %s", err, b)
 		}
 		if txt, err := os.ReadFile(strings.TrimSuffix(report, ".json") + ".txt"); err != nil || !strings.Contains(string(txt), "PASSED") {

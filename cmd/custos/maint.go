@@ -16,6 +16,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/custos-cim/custos"
+	"github.com/custos-cim/custos/internal/app"
 	"github.com/custos-cim/custos/internal/importer"
 )
 
@@ -115,28 +116,22 @@ func customerExport(ctx context.Context, e *env, args []string) error {
 
 func cmdAudit(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError{"usage: custos audit verify [--workers N] | custos audit checkpoint | custos audit pubkey"}
+		return usageError{"usage: custos audit verify [--workers N] [--records] | custos audit checkpoint | custos audit pubkey"}
 	}
 	switch args[0] {
 	case "verify":
 		fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 		workers := fs.Int("workers", runtime.NumCPU(), "parallel verifiers")
+		records := fs.Bool("records", false, "also check the integrity tag of every customer and transaction row (R-D3)")
 		if err := e.parse(fs, args[1:]); err != nil {
 			return err
 		}
+		// Opening refuses missing keys and another store's keys, with a
+		// message that says so: they are not a tampered trail.
 		if err := e.open(ctx, false, nil); err != nil {
 			return err
 		}
-		start := time.Now()
-		rep, err := e.app.VerifyAudit(ctx, *workers)
-		if err != nil {
-			return err
-		}
-		if rep.Broken != nil {
-			return fmt.Errorf("audit trail BROKEN at event %d: %s (%d events read, %d checkpoints)", rep.Broken.Seq, rep.Broken.Reason, rep.Events, rep.Checkpoints)
-		}
-		fmt.Fprintf(e.stdout, "%d events intact, %d signed checkpoints verified (%s)\n", rep.Events, rep.Checkpoints, time.Since(start).Round(time.Millisecond))
-		return nil
+		return auditVerify(ctx, e, *workers, *records)
 	case "checkpoint":
 		fs := flag.NewFlagSet("audit checkpoint", flag.ContinueOnError)
 		if err := e.parse(fs, args[1:]); err != nil {
@@ -169,9 +164,70 @@ func cmdAudit(ctx context.Context, e *env, args []string) error {
 	return usageError{"unknown audit command " + args[0]}
 }
 
+// auditVerify checks the chain and, with records, every tagged row. A
+// trail whose checkpoints no key of ours signed is reported as wrong keys,
+// not as broken.
+func auditVerify(ctx context.Context, e *env, workers int, records bool) error {
+	start := time.Now()
+	rep, err := e.app.VerifyAudit(ctx, workers)
+	if err != nil {
+		return err
+	}
+	var problems []error
+	switch {
+	case rep.Broken != nil:
+		problems = append(problems, fmt.Errorf("audit trail BROKEN at event %d: %s (%d events read, %d checkpoints)", rep.Broken.Seq, rep.Broken.Reason, rep.Events, rep.Checkpoints))
+	case rep.WrongKey != "":
+		problems = append(problems, fmt.Errorf("wrong keys: the %d checkpoints are signed by key %s, the key directory %s holds key %s; the chain of %d events is intact, its signatures are unchecked: point --keys at this store's keys",
+			rep.Checkpoints, rep.WrongKey, e.cfg.keysDir(), e.app.Keys().Signer.KeyID(), rep.Events))
+	default:
+		fmt.Fprintf(e.stdout, "%d events intact, %d signed checkpoints verified (%s)\n", rep.Events, rep.Checkpoints, time.Since(start).Round(time.Millisecond))
+	}
+	if records {
+		start = time.Now()
+		first := true
+		rr, err := e.app.VerifyRecords(ctx, func(p app.RecordProblem) error {
+			if first {
+				fmt.Fprintln(e.stdout, "records that fail their integrity check (changed outside Custos):")
+				first = false
+			}
+			ref := ""
+			if p.Ref != "" {
+				ref = " customer ref " + p.Ref
+			}
+			fmt.Fprintf(e.stdout, "  %s: %s%s\n", p.Table, p.Row, ref)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if rr.Bad > 0 {
+			problems = append(problems, fmt.Errorf("records BROKEN: %d of %d rows fail their integrity check", rr.Bad, rr.Customers+rr.TxnCustomers+rr.Transactions))
+		} else {
+			fmt.Fprintf(e.stdout, "%d customers, %d transaction customers, %d transactions intact (%s)\n", rr.Customers, rr.TxnCustomers, rr.Transactions, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	return errors.Join(problems...)
+}
+
 func cmdKeys(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError{"usage: custos keys status | keys rotate | keys retire VERSION"}
+		return usageError{"usage: custos keys init | keys status | keys rotate | keys retire VERSION"}
+	}
+	if args[0] == "init" {
+		// Creates the keys of a new store (one that holds no data), for
+		// when the key directory is set up apart from the first migrate;
+		// the store is migrated and its key fingerprints recorded.
+		fs := flag.NewFlagSet("keys init", flag.ContinueOnError)
+		if err := e.parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if err := e.open(ctx, true, nil); err != nil {
+			return err
+		}
+		k := e.app.Keys()
+		fmt.Fprintf(e.stdout, "keys in %s; audit signing key %s\n", k.Dir, k.Signer.KeyID())
+		return nil
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
 	if err := e.parse(fs, args[1:]); err != nil {

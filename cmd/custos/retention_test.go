@@ -13,6 +13,7 @@ import (
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
 	"github.com/custos-cim/custos/internal/idcard"
+	"github.com/custos-cim/custos/internal/seal"
 	"github.com/custos-cim/custos/internal/sqlstore"
 )
 
@@ -21,12 +22,18 @@ import (
 func archiveNos(t *testing.T, c cli) []string {
 	t.Helper()
 	cfg := sqlstore.Config{}
+	keysDir := ""
 	for i := 0; i+1 < len(c.store); i += 2 {
 		switch c.store[i] {
 		case "--data":
 			cfg.DataDir = c.store[i+1]
+			if keysDir == "" {
+				keysDir = filepath.Join(cfg.DataDir, "keys")
+			}
 		case "--db":
 			cfg.URL = c.store[i+1]
+		case "--keys":
+			keysDir = c.store[i+1]
 		}
 	}
 	db, err := sqlstore.Open(context.Background(), cfg)
@@ -34,6 +41,11 @@ func archiveNos(t *testing.T, c cli) []string {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	keys, err := seal.OpenKeyring(keysDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetRecordMAC(keys.Records) // the rows are read as the services read them: checked
 	recs, _, err := db.Reader().FindCustomers(context.Background(), sqlstore.CustomerQuery{Filter: custos.CustomerFilter{Sort: "archive_no"}}, custos.Scope{All: true}, time.Now())
 	if err != nil {
 		t.Fatal(err)

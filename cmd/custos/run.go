@@ -90,7 +90,14 @@ type env struct {
 	cfg            Config
 	app            *app.App
 	db             *sqlstore.DB
+	cmd            string // the command running, for keyCreators
 }
+
+// keyCreators are the commands that may create keys, and only for a store
+// that holds no data yet (app.OpenKeys): the first migrate, serve or user
+// add on a new data directory, and keys init. Any other command, and any
+// command on a store that holds data, refuses to run without its keys.
+var keyCreators = map[string]bool{"migrate": true, "serve": true, "user": true, "keys init": true}
 
 func commands() []command {
 	return []command{
@@ -146,6 +153,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer e.close()
 	for _, c := range commands() {
 		if c.name == args[0] {
+			e.cmd = c.name
+			if c.name == "keys" && len(args) > 1 {
+				e.cmd = "keys " + args[1]
+			}
 			return c.run(ctx, e, args[1:])
 		}
 	}
@@ -172,8 +183,14 @@ func (e *env) open(ctx context.Context, migrate bool, log *slog.Logger) error {
 	} else if err := db.CheckSchema(ctx); err != nil {
 		return err
 	}
-	keys, err := seal.OpenKeyring(e.cfg.keysDir(), e.cfg.KEKPath)
-	if err != nil {
+	keys, err := app.OpenKeys(ctx, db, app.KeyOptions{Dir: e.cfg.keysDir(), KEKPath: e.cfg.KEKPath, Create: keyCreators[e.cmd],
+		Progress: func(table string, done int64) { fmt.Fprintf(e.stderr, "\rtagged %d rows of %s", done, table) }})
+	var missing *seal.MissingKeysError
+	var wrong *app.WrongKeysError
+	switch {
+	case errors.As(err, &missing) || errors.As(err, &wrong):
+		return err
+	case err != nil:
 		return fmt.Errorf("open keys in %s: %w", e.cfg.keysDir(), err)
 	}
 	if log == nil {

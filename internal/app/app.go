@@ -87,8 +87,10 @@ func New(cfg Config, db *sqlstore.DB, keys *seal.Keyring, clock custos.Clock, lo
 	}
 	db.SetClock(clock)
 	db.SetAuditSigner(keys.Signer, cfg.CheckpointEvery)
+	db.SetRecordMAC(keys.Records)
 	a := &App{cfg: cfg, db: db, keys: keys, clock: clock, log: log, limits: newLimiter(10, time.Minute)}
 	a.audit = audit.NewCommitter(db.AppendAuditBatch, cfg.AuditBatch)
+	db.SetIntegrityAlarm(a.integrityAlarm)
 	return a
 }
 
@@ -250,6 +252,9 @@ func internal(op string, err error) error {
 	var ce *custos.Error
 	if errors.As(err, &ce) {
 		return err
+	}
+	if errors.Is(err, sqlstore.ErrIntegrity) {
+		return ErrIntegrity.Wrap(fmt.Errorf("%s: %w", op, err))
 	}
 	return &custos.Error{Code: custos.EInternal, Message: custos.Message{ZH: "内部错误", EN: "internal error"}, Err: fmt.Errorf("%s: %w", op, err)}
 }

@@ -29,13 +29,16 @@ func (a *App) RotateKEK(ctx context.Context, progress func(done int)) (RotateRes
 }
 
 // RewrapAll rewraps every data key, and every secret sealed directly under
-// the KEK (TOTP secrets), that is not yet under the primary KEK version. It
+// the KEK (TOTP secrets, the store's KEK check value), that is not yet under the primary KEK version. It
 // works in batches and can be interrupted and rerun safely.
 func (a *App) RewrapAll(ctx context.Context, progress func(done int)) (int, error) {
 	primary := a.keys.KEK.Primary().ID
 	n, err := a.rewrapSystemSecrets(ctx, primary)
 	if err != nil {
 		return n, err
+	}
+	if err := a.rewrapKEKCheck(ctx); err != nil {
+		return n, fmt.Errorf("rewrap the KEK check value: %w", err)
 	}
 	m, err := a.rewrapDataKeys(ctx, primary, progress)
 	return n + m, err

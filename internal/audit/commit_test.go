@@ -271,7 +271,7 @@ func TestCommitterCloseDrains(t *testing.T) {
 func TestCommitterRealStore(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		keys, err := seal.OpenKeyring(t.TempDir(), "")
+		keys, err := seal.CreateKeyring(t.TempDir(), "")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -50,10 +50,15 @@ type Report struct {
 	Events      int64
 	Checkpoints int
 	Broken      *Break
+	// WrongKey names the key that signed the checkpoints when none of
+	// them is signed by a key the verifier was given: the verifier holds
+	// another store's keys, which is not the same as a tampered trail. The
+	// signatures are then left unchecked; the chain itself still is.
+	WrongKey string
 }
 
-// OK reports whether the whole chain verified.
-func (r Report) OK() bool { return r.Broken == nil }
+// OK reports whether the whole chain verified with the verifier's keys.
+func (r Report) OK() bool { return r.Broken == nil && r.WrongKey == "" }
 
 // Options say what Verify trusts: the public keys of the checkpoint signers
 // (by key id), the count interval at which the store signs checkpoints (the
@@ -95,12 +100,13 @@ func Verify(ctx context.Context, src Source, o Options) (Report, error) {
 	// are work for a core that waits on a read.
 	var (
 		checkpoints int
+		wrongKey    string
 		cpErr       error
 		cpDone      = make(chan struct{})
 	)
 	go func() {
 		defer close(cpDone)
-		checkpoints, cpErr = verifyCheckpoints(ctx, src, o, headSeq, note)
+		checkpoints, wrongKey, cpErr = verifyCheckpoints(ctx, src, o, headSeq, note)
 	}()
 	// The workers take the chunks of the chain in turn, so that none sits
 	// idle while another still has a long way to go.
@@ -159,7 +165,7 @@ func Verify(ctx context.Context, src Source, o Options) (Report, error) {
 	if problem != "" {
 		note(&Break{Seq: 0, Reason: problem})
 	}
-	return Report{Events: count, Checkpoints: checkpoints, Broken: broken}, nil
+	return Report{Events: count, Checkpoints: checkpoints, Broken: broken, WrongKey: wrongKey}, nil
 }
 
 // chunkSize is how many events a worker checks at a time: a few chunks per
@@ -170,11 +176,25 @@ func chunkSize(headSeq int64, workers int) int64 {
 }
 
 // verifyCheckpoints checks every stored checkpoint and that none is missing,
-// noting what breaks; it returns how many there are.
-func verifyCheckpoints(ctx context.Context, src Source, o Options, headSeq int64, note func(*Break)) (int, error) {
+// noting what breaks; it returns how many there are, and the key that
+// signed them if none is signed by a key in o.Keys.
+func verifyCheckpoints(ctx context.Context, src Source, o Options, headSeq int64, note func(*Break)) (int, string, error) {
 	cps, err := src.Checkpoints(ctx)
 	if err != nil {
-		return 0, err
+		return 0, "", err
+	}
+	// Not one checkpoint under a known key: these are not the keys of
+	// this trail (or every checkpoint was replaced, which the store's key
+	// fingerprints tell apart). Say so rather than call each one broken.
+	wrongKey := ""
+	if len(cps) > 0 {
+		wrongKey = cps[0].KeyID
+		for _, cp := range cps {
+			if _, ok := o.Keys[cp.KeyID]; ok {
+				wrongKey = ""
+				break
+			}
+		}
 	}
 	// Count checkpoints must follow one another at their signed interval,
 	// from the start of the chain to within one interval of its head.
@@ -182,7 +202,7 @@ func verifyCheckpoints(ctx context.Context, src Source, o Options, headSeq int64
 	// as present for the coverage rule, so one fault is reported once.
 	var last int64
 	for _, cp := range cps {
-		if b := checkCheckpoint(ctx, src, o.Keys, cp, headSeq); b != nil {
+		if b := checkCheckpoint(ctx, src, o.Keys, cp, headSeq, wrongKey == ""); b != nil {
 			note(b)
 		}
 		if cp.Every > 0 {
@@ -195,7 +215,7 @@ func verifyCheckpoints(ctx context.Context, src Source, o Options, headSeq int64
 	if o.Every > 0 && headSeq-last >= o.Every {
 		note(&Break{Seq: last + o.Every, Reason: fmt.Sprintf("signed checkpoint missing at event %d", last+o.Every)})
 	}
-	return len(cps), nil
+	return len(cps), wrongKey, nil
 }
 
 func verifyRange(ctx context.Context, src Source, from, to int64) (int64, *Break, error) {
@@ -248,13 +268,15 @@ func verifyRange(ctx context.Context, src Source, from, to int64) (int64, *Break
 	return n, brk, nil
 }
 
-func checkCheckpoint(ctx context.Context, src Source, keys map[string]ed25519.PublicKey, cp custos.AuditCheckpoint, headSeq int64) *Break {
-	pub, ok := keys[cp.KeyID]
-	if !ok {
-		return &Break{Seq: cp.Seq, Reason: "checkpoint signed by unknown key " + cp.KeyID}
-	}
-	if !ed25519.Verify(pub, CheckpointMessage(cp.Seq, cp.Hash, cp.At, cp.Every), cp.Signature) {
-		return &Break{Seq: cp.Seq, Reason: "checkpoint signature invalid"}
+func checkCheckpoint(ctx context.Context, src Source, keys map[string]ed25519.PublicKey, cp custos.AuditCheckpoint, headSeq int64, signatures bool) *Break {
+	if signatures {
+		pub, ok := keys[cp.KeyID]
+		if !ok {
+			return &Break{Seq: cp.Seq, Reason: "checkpoint signed by unknown key " + cp.KeyID}
+		}
+		if !ed25519.Verify(pub, CheckpointMessage(cp.Seq, cp.Hash, cp.At, cp.Every), cp.Signature) {
+			return &Break{Seq: cp.Seq, Reason: "checkpoint signature invalid"}
+		}
 	}
 	if cp.Seq > headSeq {
 		return &Break{Seq: headSeq, Reason: fmt.Sprintf("signed checkpoint at %d is beyond the chain head", cp.Seq)}

@@ -60,7 +60,7 @@ func newChain(t *testing.T, db *sqlstore.DB, driver, dsn string) *chain {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { raw.Close() })
-	keys, err := seal.OpenKeyring(t.TempDir(), "")
+	keys, err := seal.CreateKeyring(t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -660,6 +660,41 @@ func TestVerifyDetectsStrippedCheckpoints(t *testing.T) {
 				t.Errorf("%d workers: chain rewritten from event 5 with its %d-event checkpoints deleted verifies as intact: %+v",
 					w, checkpointEvery, rep)
 			}
+		}
+	})
+}
+
+// TestVerifyWrongKeys_RD3: verified with another store's signing key, an
+// intact trail reports the wrong key, not a break; a tampered one still
+// reports its break.
+func TestVerifyWrongKeys_RD3(t *testing.T) {
+	eachChain(t, func(t *testing.T, c *chain) {
+		c.build(t, 35, 7)
+		other, err := seal.CreateKeyring(t.TempDir(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := audit.Options{Keys: map[string]ed25519.PublicKey{other.Signer.KeyID(): other.Signer.PublicKey()}, Every: checkpointEvery, Workers: 2}
+		rep, err := audit.Verify(context.Background(), c.db, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mine string
+		for k := range c.keys {
+			mine = k
+		}
+		if rep.Broken != nil || rep.WrongKey != mine || rep.OK() || rep.Events != 35 {
+			t.Fatalf("wrong keys: broken %v, wrong key %q (want %q), events %d", rep.Broken, rep.WrongKey, mine, rep.Events)
+		}
+		var payload string
+		c.query(t, `SELECT payload FROM audit_events WHERE seq = 12`, nil, &payload)
+		c.exec(t, `UPDATE audit_events SET payload = ? WHERE seq = 12`, strings.Replace(payload, "am_bj01", "am_bj02", 1))
+		rep, err = audit.Verify(context.Background(), c.db, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Broken == nil || rep.Broken.Seq != 12 {
+			t.Fatalf("a tampered event must still break the chain: %+v", rep.Broken)
 		}
 	})
 }

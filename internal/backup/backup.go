@@ -69,7 +69,7 @@ const (
 )
 
 // keyFiles are the files of a key directory, in archive order.
-var keyFiles = []string{seal.KEKFile, seal.IndexFile, seal.AuditRefFile, seal.SigningKeyFile}
+var keyFiles = seal.KeyFiles
 
 // Manifest describes a backup. It holds no personal data.
 type Manifest struct {

@@ -184,6 +184,11 @@ func TestBackupWhileWriting(t *testing.T) {
 		if err != nil || len(page.Items) != len(txnIDs)-1 {
 			t.Fatalf("restored transactions: %+v %v", page, err)
 		}
+		// Every restored row still carries a valid integrity tag (R-D3).
+		rr, err := ra.VerifyRecords(ctx, func(p app.RecordProblem) error { return errors.New(p.Table + " " + p.Row) })
+		if err != nil || rr.Bad != 0 || rr.Customers != n || rr.Transactions == 0 {
+			t.Fatalf("restored records: %+v %v", rr, err)
+		}
 		rf := &apptest.Fixture{App: ra, DB: rdb, Keys: f.Keys, Clock: f.Clock, Orgs: f.Orgs, Users: f.Users}
 		rf.Create(t, "am_bj01", person("恢复后客户"))
 		if rep, err := ra.VerifyAudit(ctx, 2); err != nil || !rep.OK() {

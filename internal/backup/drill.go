@@ -182,10 +182,10 @@ func Drill(ctx context.Context, file string, o DrillOptions) (*DrillReport, erro
 	var keys *seal.Keyring
 	switch {
 	case m.KeysIncluded:
-		keys, err = openExistingKeys(res.KeysDir, "")
+		keys, err = openExistingKeys(ctx, db, res.KeysDir, "")
 		rep.KeysFrom = "backup"
 	case o.KeysDir != "":
-		keys, err = openExistingKeys(o.KeysDir, o.KEKPath)
+		keys, err = openExistingKeys(ctx, db, o.KeysDir, o.KEKPath)
 		rep.KeysFrom = "key directory"
 	default:
 		err = errors.New("the backup holds no keys: give the key directory backed up with it (--keys DIR)")
@@ -228,6 +228,8 @@ func Drill(ctx context.Context, file string, o DrillOptions) (*DrillReport, erro
 		rep.check("audit chain", false, "%v", err)
 	case ar.Broken != nil:
 		rep.check("audit chain", false, "BROKEN at event %d: %s", ar.Broken.Seq, ar.Broken.Reason)
+	case ar.WrongKey != "":
+		rep.check("audit chain", false, "wrong keys: the checkpoints are signed by key %s, not by the key the drill was given; %d events intact", ar.WrongKey, ar.Events)
 	case ar.Events < m.AuditHead:
 		rep.check("audit chain", false, "%d events intact, but the manifest's head is %d", ar.Events, m.AuditHead)
 	default:
@@ -254,22 +256,24 @@ func Drill(ctx context.Context, file string, o DrillOptions) (*DrillReport, erro
 	default:
 		rep.check("decrypt", true, "%d sampled customers decrypt (%d shredded)", sample.Checked, sample.Destroyed)
 	}
+	// Every restored row still carries a valid integrity tag (R-D3).
+	rr, err := a.VerifyRecords(ctx, func(app.RecordProblem) error { return nil })
+	switch {
+	case err != nil:
+		rep.check("records", false, "%v", err)
+	case rr.Bad > 0:
+		rep.check("records", false, "%d of %d rows fail their integrity check", rr.Bad, rr.Customers+rr.TxnCustomers+rr.Transactions)
+	default:
+		rep.check("records", true, "%d customers and %d transactions carry valid integrity tags", rr.Customers, rr.Transactions)
+	}
 	return rep, nil
 }
 
-// openExistingKeys opens a key directory without creating anything in it:
-// seal.OpenKeyring creates missing key files, which would make a drill
-// "pass" with fresh keys.
-func openExistingKeys(dir, kekPath string) (*seal.Keyring, error) {
-	if kekPath == "" {
-		kekPath = filepath.Join(dir, seal.KEKFile)
-	}
-	for _, p := range []string{kekPath, filepath.Join(dir, seal.IndexFile), filepath.Join(dir, seal.AuditRefFile), filepath.Join(dir, seal.SigningKeyFile)} {
-		if !exists(p) {
-			return nil, fmt.Errorf("key file %s is missing", p)
-		}
-	}
-	return seal.OpenKeyring(dir, kekPath)
+// openExistingKeys opens a key directory without creating anything in it
+// (a drill must not "pass" with fresh keys) and checks the keys against
+// the fingerprints the restored store recorded.
+func openExistingKeys(ctx context.Context, db *sqlstore.DB, dir, kekPath string) (*seal.Keyring, error) {
+	return app.OpenKeys(ctx, db, app.KeyOptions{Dir: dir, KEKPath: kekPath})
 }
 
 // tempSchema creates a schema for a drill in the database at base and

@@ -26,7 +26,7 @@ var ctx = context.Background()
 // organisations and users: Seed refuses a store that has any.
 func newApp(t *testing.T, db *sqlstore.DB) *app.App {
 	t.Helper()
-	keys, err := seal.OpenKeyring(t.TempDir(), "")
+	keys, err := seal.CreateKeyring(t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@
 //
 // # Keys and why each exists
 //
-// Five kinds of key, five jobs, never shared, so that the loss or misuse of one
+// Six kinds of key, six jobs, never shared, so that the loss or misuse of one
 // does not hand over the others:
 //
 //   - The key-encryption key (KEK, kek.json) wraps data keys, and the few
@@ -40,6 +40,9 @@
 //   - The audit signing key (auditsign.json) is an Ed25519 key that signs audit
 //     checkpoints, so that an outside witness holding only the public key can
 //     check that the log was not rewritten.
+//   - The record key (records.json) tags the security-relevant columns of
+//     customer and transaction rows ([RecordMAC]), so that a row changed in
+//     the database outside Custos fails its check on the next read.
 //
 // The index and audit-reference keys are deliberately not rotated in place:
 // a new key changes every index value, so "rotation" there is a re-indexing
@@ -62,9 +65,13 @@
 //
 // # Key files
 //
-// All four keys are stored as cleartext tink JSON keysets, one per file, mode
-// 0600 in a 0700 directory, created on first start and refused if group or
-// others can read them. Using one format for all of them means one loader, one
+// All the keys are stored as cleartext tink JSON keysets, one per file, mode
+// 0600 in a 0700 directory, and refused if group or others can read them.
+// [OpenKeyring] creates only the files its caller allows: keys are made for
+// a store that holds no data, never beside one that does (fresh keys there
+// would make its data unreadable and its audit trail look tampered with);
+// [Keyring.Fingerprints] and [Keyring.KEKCheck] let the store record which
+// keys it was made with. Using one format for all of them means one loader, one
 // permission check, one tool (tinkey) to inspect them, and one path to an
 // encrypted-at-rest keyset when a KMS arrives. Rewrites go through a temporary
 // file and a rename, so a crash leaves either the old or the new keyset, and

@@ -71,11 +71,17 @@ func (tx *Tx) NextArchiveSeq(ctx context.Context, series string) (int64, error) 
 // InsertCustomer stores a new customer with its wrapped data key, blind
 // indexes and identity key (one archive per identity, R-A1).
 func (tx *Tx) InsertCustomer(ctx context.Context, r *CustomerRecord, index []IndexEntry, identity []byte) error {
-	_, err := tx.exec(ctx, `INSERT INTO customers (id, archive_no, type, org_id, owner_id, category, status, sensitivity, protected_reason,
-		verification, display_name, building, classes, profile_ct, custom_ct, created_by, created_at, updated_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	classes := classesJSON(r.Classes)
+	cs := sealOfRecord(r, classes)
+	tag, err := tx.db.tag(cs.msg())
+	if err != nil {
+		return err
+	}
+	_, err = tx.exec(ctx, `INSERT INTO customers (id, archive_no, type, org_id, owner_id, category, status, sensitivity, protected_reason,
+		verification, display_name, building, classes, profile_ct, custom_ct, created_by, created_at, updated_at, version, row_mac)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.ArchiveNo, string(r.Type), r.OrgID, r.OwnerID, r.Category, string(r.Status), string(r.Sensitivity), r.ProtectedReason,
-		string(r.Verification), r.DisplayName, r.Building, classesJSON(r.Classes), r.ProfileCT, r.CustomCT, r.CreatedBy, tx.db.ts(r.CreatedAt), tx.db.ts(r.UpdatedAt), r.Version)
+		string(r.Verification), r.DisplayName, r.Building, classes, r.ProfileCT, r.CustomCT, r.CreatedBy, tx.db.ts(r.CreatedAt), tx.db.ts(r.UpdatedAt), r.Version, tag)
 	if err != nil {
 		if isUnique(err) {
 			return custos.Errorf(custos.EConflict, "档案编号冲突，请重试", "archive number collision; retry").Wrap(err)
@@ -187,12 +193,24 @@ func (tx *Tx) insertIndex(ctx context.Context, id string, index []IndexEntry, id
 // UpdateCustomer replaces a customer's stored state if its version is still
 // r.Version-1 (optimistic locking); r.Version is the new version. The old
 // blind indexes and identity key are replaced by the new ones.
+//
+// The row is checked before it is replaced: an update must not give a row
+// changed outside Custos a fresh tag.
 func (tx *Tx) UpdateCustomer(ctx context.Context, r *CustomerRecord, oldIndex []IndexEntry, oldIdentity []byte, index []IndexEntry, identity []byte) error {
+	if _, err := tx.customerSeal(ctx, r.ID); err != nil {
+		return err
+	}
+	classes := classesJSON(r.Classes)
+	cs := sealOfRecord(r, classes)
+	tag, err := tx.db.tag(cs.msg())
+	if err != nil {
+		return err
+	}
 	res, err := tx.exec(ctx, `UPDATE customers SET org_id = ?, owner_id = ?, category = ?, status = ?, sensitivity = ?, protected_reason = ?,
-		verification = ?, display_name = ?, building = ?, classes = ?, profile_ct = ?, custom_ct = ?, updated_at = ?, version = ?
+		verification = ?, display_name = ?, building = ?, classes = ?, profile_ct = ?, custom_ct = ?, updated_at = ?, version = ?, row_mac = ?
 		WHERE id = ? AND version = ?`,
 		r.OrgID, r.OwnerID, r.Category, string(r.Status), string(r.Sensitivity), r.ProtectedReason, string(r.Verification),
-		r.DisplayName, r.Building, classesJSON(r.Classes), r.ProfileCT, r.CustomCT, tx.db.ts(r.UpdatedAt), r.Version, r.ID, r.Version-1)
+		r.DisplayName, r.Building, classes, r.ProfileCT, r.CustomCT, tx.db.ts(r.UpdatedAt), r.Version, tag, r.ID, r.Version-1)
 	if err != nil {
 		if isForeignKey(err) {
 			return custos.Errorf(custos.EInvalid, "机构、客户经理或客户类别不存在", "organisation, owner or category does not exist").Wrap(err)
@@ -210,21 +228,27 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, r *CustomerRecord, oldIndex []
 
 const customerColumns = `c.id, c.archive_no, c.type, c.org_id, c.owner_id, c.category, c.status, c.sensitivity,
 	c.protected_reason, c.verification, c.display_name, c.building, c.classes, c.profile_ct, c.custom_ct, COALESCE(k.wrapped, ?), COALESCE(k.kek_id, 0),
-	c.created_by, c.created_at, c.updated_at, c.version`
+	c.created_by, c.created_at, c.updated_at, c.version, c.row_mac`
 
 const customerFrom = ` FROM customers c LEFT JOIN customer_keys k ON k.customer_id = c.id`
 
 const customerSelect = `SELECT ` + customerColumns + customerFrom
 
-func scanCustomer(s scanner, extra ...any) (*CustomerRecord, error) {
+// scanCustomer reads a row of customerColumns and checks its tag.
+func (tx *Tx) scanCustomer(ctx context.Context, s scanner, extra ...any) (*CustomerRecord, error) {
 	var r CustomerRecord
 	var typ, status, sens, verif, classes string
+	var tag []byte
 	dest := []any{&r.ID, &r.ArchiveNo, &typ, &r.OrgID, &r.OwnerID, &r.Category, &status, &sens, &r.ProtectedReason, &verif,
-		&r.DisplayName, &r.Building, &classes, &r.ProfileCT, &r.CustomCT, &r.WrappedKey, &r.KEKID, &r.CreatedBy, scanTime{&r.CreatedAt}, scanTime{&r.UpdatedAt}, &r.Version}
+		&r.DisplayName, &r.Building, &classes, &r.ProfileCT, &r.CustomCT, &r.WrappedKey, &r.KEKID, &r.CreatedBy, scanTime{&r.CreatedAt}, scanTime{&r.UpdatedAt}, &r.Version, &tag}
 	if err := s.Scan(append(dest, extra...)...); err != nil {
 		return nil, notFound(err)
 	}
 	r.Type, r.Status, r.Sensitivity, r.Verification = custos.CustomerType(typ), custos.ArchiveStatus(status), custos.Sensitivity(sens), custos.Verification(verif)
+	cs := sealOfRecord(&r, classes)
+	if err := tx.checkCustomer(ctx, &cs, tag); err != nil {
+		return nil, err
+	}
 	r.Classes = map[string]string{}
 	if classes != "" && classes != "{}" {
 		if err := json.Unmarshal([]byte(classes), &r.Classes); err != nil {
@@ -237,12 +261,12 @@ func scanCustomer(s scanner, extra ...any) (*CustomerRecord, error) {
 // Customer loads one customer with its classes and wrapped key. A customer
 // whose key was destroyed comes back with an empty WrappedKey.
 func (tx *Tx) Customer(ctx context.Context, id string) (*CustomerRecord, error) {
-	return scanCustomer(tx.row(ctx, customerSelect+` WHERE c.id = ?`, []byte{}, id))
+	return tx.scanCustomer(ctx, tx.row(ctx, customerSelect+` WHERE c.id = ?`, []byte{}, id))
 }
 
 // CustomerByArchiveNo loads a customer by archive number.
 func (tx *Tx) CustomerByArchiveNo(ctx context.Context, no string) (*CustomerRecord, error) {
-	return scanCustomer(tx.row(ctx, customerSelect+` WHERE c.archive_no = ?`, []byte{}, no))
+	return tx.scanCustomer(ctx, tx.row(ctx, customerSelect+` WHERE c.archive_no = ?`, []byte{}, no))
 }
 
 // ACL gathers what a permission decision needs about a customer for a given
@@ -250,14 +274,18 @@ func (tx *Tx) CustomerByArchiveNo(ctx context.Context, no string) (*CustomerReco
 // and active grants. A missing customer is custos.ErrNotFound.
 func (tx *Tx) ACL(ctx context.Context, customerID string, userID int64, now time.Time) (custos.CustomerACL, error) {
 	a := custos.CustomerACL{CustomerID: customerID}
-	var sens, building string
-	err := tx.row(ctx, `SELECT o.path, c.owner_id, c.sensitivity, c.building FROM customers c JOIN orgs o ON o.id = c.org_id WHERE c.id = ?`,
-		customerID).Scan(&a.OrgPath, &a.OwnerID, &sens, &building)
+	var cs customerSeal
+	var tag []byte
+	err := tx.row(ctx, `SELECT o.path, `+customerSealColumns+` FROM customers c JOIN orgs o ON o.id = c.org_id WHERE c.id = ?`,
+		customerID).Scan(append([]any{&a.OrgPath}, cs.dest(&tag)...)...)
 	if err != nil {
 		return a, notFound(err)
 	}
-	a.Sensitivity = custos.Sensitivity(sens)
-	rel, err := tx.Relations(ctx, userID, []RelationKey{{CustomerID: customerID, Building: building}}, now)
+	if err := tx.checkCustomer(ctx, &cs, tag); err != nil {
+		return a, err
+	}
+	a.OwnerID, a.Sensitivity = cs.OwnerID, custos.Sensitivity(cs.Sensitivity)
+	rel, err := tx.Relations(ctx, userID, []RelationKey{{CustomerID: customerID, Building: cs.Building}}, now)
 	if err != nil {
 		return a, err
 	}
@@ -487,7 +515,7 @@ func (tx *Tx) FindCustomers(ctx context.Context, q CustomerQuery, scope custos.S
 	}
 	var out []*CustomerRecord
 	for rows.Next() {
-		r, err := scanCustomer(rows)
+		r, err := tx.scanCustomer(ctx, rows)
 		if err != nil {
 			rows.Close()
 			return nil, 0, err
@@ -675,4 +703,48 @@ func (tx *Tx) Grants(ctx context.Context, userID int64, customerID string) ([]*c
 		out = append(out, g)
 	}
 	return out, rows.Err()
+}
+
+// customerSeal loads and checks what a customer's tag covers.
+func (tx *Tx) customerSeal(ctx context.Context, id string) (*customerSeal, error) {
+	var cs customerSeal
+	var tag []byte
+	if err := tx.row(ctx, `SELECT `+customerSealColumns+` FROM customers c WHERE c.id = ?`, id).Scan(cs.dest(&tag)...); err != nil {
+		return nil, notFound(err)
+	}
+	if err := tx.checkCustomer(ctx, &cs, tag); err != nil {
+		return nil, err
+	}
+	return &cs, nil
+}
+
+// changeCustomer applies change to a customer's checked state and stores
+// it with a fresh tag, provided it is still what was loaded. It is for the
+// narrow updates (status, owner) that do not make a new version.
+func (tx *Tx) changeCustomer(ctx context.Context, id string, change func(*customerSeal) bool) error {
+	cs, err := tx.customerSeal(ctx, id)
+	if err != nil {
+		return err
+	}
+	old := *cs
+	if !change(cs) {
+		return nil
+	}
+	tag, err := tx.db.tag(cs.msg())
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, `UPDATE customers SET owner_id = ?, status = ?, verification = ?, row_mac = ?
+		WHERE id = ? AND owner_id = ? AND status = ? AND verification = ? AND version = ?`,
+		cs.OwnerID, cs.Status, cs.Verification, tag, id, old.OwnerID, old.Status, old.Verification, old.Version)
+	if err != nil {
+		if isForeignKey(err) {
+			return custos.Errorf(custos.EInvalid, "客户经理不存在", "the owner does not exist").Wrap(err)
+		}
+		return fmt.Errorf("update customer: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrStale
+	}
+	return nil
 }

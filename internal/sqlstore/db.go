@@ -57,6 +57,8 @@ type DB struct {
 	clock   custos.Clock
 	binds   sync.Map // query text → dialect-specific text
 	chain   chainConfig
+	rmac    RecordMAC                              // tags the rows decisions depend on (integrity.go)
+	alarm   func(context.Context, *IntegrityError) // raised when a row fails its tag
 
 	reads  *stmtPool // SQLite: prepared statements of the read pool
 	writes writer    // the group-committing writer
@@ -204,7 +206,9 @@ func (db *DB) Snapshot(ctx context.Context, fn func(*Tx) error) error {
 	if db.reads != nil {
 		q = &stmtTx{tx: tx, pool: db.reads}
 	}
-	return fn(&Tx{db: db, q: q})
+	err = fn(&Tx{db: db, q: q})
+	db.raiseFrom(ctx, err)
+	return err
 }
 
 // Reader returns a Tx that runs each query on its own from the read pool.

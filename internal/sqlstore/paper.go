@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -372,8 +373,14 @@ func (tx *Tx) Holdings(ctx context.Context, userID int64, now time.Time) (custos
 
 // ReassignOwner moves a customer to a new owner (handover).
 func (tx *Tx) ReassignOwner(ctx context.Context, customerID string, from, to int64) error {
-	_, err := tx.exec(ctx, `UPDATE customers SET owner_id = ? WHERE id = ? AND owner_id = ?`, to, customerID, from)
-	if err != nil {
+	err := tx.changeCustomer(ctx, customerID, func(c *customerSeal) bool {
+		if c.OwnerID != from {
+			return false
+		}
+		c.OwnerID = to
+		return true
+	})
+	if err != nil && !errors.Is(err, custos.ErrNotFound) {
 		return err
 	}
 	_, err = tx.exec(ctx, `UPDATE portfolio SET user_id = ? WHERE user_id = ? AND customer_id = ?

@@ -275,14 +275,10 @@ func (tx *Tx) Versions(ctx context.Context, customerID string, withContent bool)
 
 // SetCustomerState changes an archive's status and verification without a new version.
 func (tx *Tx) SetCustomerState(ctx context.Context, id string, status custos.ArchiveStatus, verification custos.Verification) error {
-	res, err := tx.exec(ctx, `UPDATE customers SET status = ?, verification = ? WHERE id = ?`, string(status), string(verification), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return custos.ErrNotFound
-	}
-	return nil
+	return tx.changeCustomer(ctx, id, func(c *customerSeal) bool {
+		c.Status, c.Verification = string(status), string(verification)
+		return true
+	})
 }
 
 // VerificationRecord is a verification as stored; the note is ciphertext.

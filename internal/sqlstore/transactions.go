@@ -93,6 +93,7 @@ type TxnRecord struct {
 	// Inserted is set by InsertTransactions(…, mark=true): false for a
 	// record that was already stored.
 	Inserted bool
+	mac      []byte // the row's tag (integrity.go), set when it is written
 }
 
 // TxnLink records that a customer has a blind-indexed value (an account,
@@ -115,7 +116,7 @@ type TxnBatch struct {
 
 // txnColumns are the stored columns, in the order of COPY and INSERT.
 var txnColumns = []string{"cnum", "at", "source", "reference", "amount", "currency", "direction", "type", "channel", "cp_bank",
-	"account_ix", "cp_account_ix", "cp_name_ix", "sealed", "attachments", "reversal_of", "batch_id"}
+	"account_ix", "cp_account_ix", "cp_name_ix", "sealed", "attachments", "reversal_of", "batch_id", "row_mac"}
 
 const txnRowsPerInsert = 100
 
@@ -168,7 +169,21 @@ func nullText(s string) any {
 
 func (db *DB) txnValues(dst []any, r *TxnRecord) []any {
 	return append(dst, r.CNum, db.ts(r.At), r.Source, r.Reference, r.Amount, r.Currency, r.Direction, r.Type, r.Channel, r.CPBank,
-		r.AccountIx, nullInt(r.CPAccountIx), nullInt(r.CPNameIx), r.Sealed, nullText(r.Attachments), nullText(r.ReversalOf), r.BatchID)
+		r.AccountIx, nullInt(r.CPAccountIx), nullInt(r.CPNameIx), r.Sealed, nullText(r.Attachments), nullText(r.ReversalOf), r.BatchID, r.mac)
+}
+
+// tagTxns sets the tags of records whose batch is set, into one buffer.
+func (db *DB) tagTxns(recs []TxnRecord) error {
+	if db.rmac == nil {
+		return errNoRecordKey
+	}
+	tags := make([]byte, len(recs)*16)
+	msg := make([]byte, 0, 256)
+	for i := range recs {
+		msg = db.txnMsg(newMsgInto(msg[:0], TableTransactions), &recs[i])
+		recs[i].mac = db.rmac.MAC(tags[i*16:i*16:(i+1)*16], msg)
+	}
+	return nil
 }
 
 // copyMinRows is the smallest batch PostgreSQL loads through COPY; smaller
@@ -239,7 +254,7 @@ func (tx *Tx) finishTxnBatch(ctx context.Context, b *TxnBatch, links []TxnLink, 
 // insertTxnRows inserts with multi-row statements and counts the new rows.
 func (tx *Tx) insertTxnRows(ctx context.Context, batchID int64, recs []TxnRecord, mark bool) (int, error) {
 	if c, ok := tx.q.(*stmtConn); ok && !mark {
-		return c.insertTxnRowsDirect(ctx, batchID, recs)
+		return c.insertTxnRowsDirect(ctx, tx.db, batchID, recs)
 	}
 	inserted := 0
 	args := make([]any, 0, txnRowsPerInsert*len(txnColumns))
@@ -255,6 +270,11 @@ func (tx *Tx) insertTxnRows(ctx context.Context, batchID int64, recs []TxnRecord
 		for i := range chunk {
 			chunk[i].BatchID = batchID
 			chunk[i].Inserted = false
+		}
+		if err := tx.db.tagTxns(chunk); err != nil {
+			return 0, err
+		}
+		for i := range chunk {
 			args = tx.db.txnValues(args, &chunk[i])
 		}
 		q := txnInsertSQL(len(chunk), mark)
@@ -306,7 +326,7 @@ func (tx *Tx) insertTxnRows(ctx context.Context, batchID int64, recs []TxnRecord
 // is written into the statement, and optional columns that no row of a
 // chunk uses are left out of it: every bound value costs a copy into the
 // engine.
-func (c *stmtConn) insertTxnRowsDirect(ctx context.Context, batchID int64, recs []TxnRecord) (int, error) {
+func (c *stmtConn) insertTxnRowsDirect(ctx context.Context, db *DB, batchID int64, recs []TxnRecord) (int, error) {
 	inserted := 0
 	err := c.conn.Raw(func(dc any) error {
 		pc, ok := dc.(driver.ConnPrepareContext)
@@ -343,8 +363,13 @@ func (c *stmtConn) insertTxnRowsDirect(ctx context.Context, batchID int64, recs 
 			args = args[:0]
 			add := func(v driver.Value) { args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v}) }
 			for i := range chunk {
+				chunk[i].BatchID = batchID
+			}
+			if err := db.tagTxns(chunk); err != nil {
+				return err
+			}
+			for i := range chunk {
 				r := &chunk[i]
-				r.BatchID = batchID
 				add(r.CNum)
 				add(r.At.UnixMicro())
 				add(r.Source)
@@ -357,6 +382,7 @@ func (c *stmtConn) insertTxnRowsDirect(ctx context.Context, batchID int64, recs 
 				add(r.CPBank)
 				add(r.AccountIx)
 				add(r.Sealed)
+				add(r.mac)
 				if opt&optCPAccount != 0 {
 					add(nullInt(r.CPAccountIx))
 				}
@@ -410,7 +436,7 @@ func (r *TxnRecord) optional() int {
 // txnDirectSQL is the statement of insertTxnRowsDirect for n rows using
 // the optional columns in opt.
 func txnDirectSQL(n, opt int, batchID int64) string {
-	cols := []string{"cnum", "at", "source", "reference", "amount", "currency", "direction", "type", "channel", "cp_bank", "account_ix", "sealed"}
+	cols := []string{"cnum", "at", "source", "reference", "amount", "currency", "direction", "type", "channel", "cp_bank", "account_ix", "sealed", "row_mac"}
 	for _, o := range []struct {
 		bit int
 		col string
@@ -482,6 +508,9 @@ func (db *DB) copyTransactions(ctx context.Context, b *TxnBatch, recs []TxnRecor
 	for i := range recs {
 		recs[i].BatchID = b.ID
 	}
+	if err := db.tagTxns(recs); err != nil {
+		return err
+	}
 	data := encodeCopyBinary(recs)
 	if _, err := tx.exec(ctx, `SAVEPOINT txn_copy`); err != nil {
 		return err
@@ -550,7 +579,7 @@ func pgCopy(ctx context.Context, conn *sql.Conn, table string, data []byte) (int
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // encodeCopyBinary writes records in PostgreSQL's binary COPY format
-// (header, one tuple per record of 17 length-prefixed fields, trailer),
+// (header, one tuple per record of 18 length-prefixed fields, trailer),
 // directly rather than through pgx's per-value encoding plans, which cost
 // more than everything else the loader does per row.
 func encodeCopyBinary(recs []TxnRecord) []byte {
@@ -558,7 +587,7 @@ func encodeCopyBinary(recs []TxnRecord) []byte {
 	for i := range recs {
 		r := &recs[i]
 		size += 2 + len(txnColumns)*4 + 8*6 + 8 + len(r.Source) + len(r.Reference) + len(r.Currency) + len(r.Direction) + len(r.Type) +
-			len(r.Channel) + len(r.CPBank) + len(r.Sealed) + len(r.Attachments) + len(r.ReversalOf)
+			len(r.Channel) + len(r.CPBank) + len(r.Sealed) + len(r.Attachments) + len(r.ReversalOf) + len(r.mac)
 	}
 	b := make([]byte, 0, size)
 	b = append(b, "PGCOPY\n\xff\r\n\x00"...)
@@ -607,6 +636,8 @@ func encodeCopyBinary(recs []TxnRecord) []byte {
 		optStr(r.Attachments)
 		optStr(r.ReversalOf)
 		i64(r.BatchID)
+		b = binary.BigEndian.AppendUint32(b, uint32(len(r.mac)))
+		b = append(b, r.mac...)
 	}
 	return binary.BigEndian.AppendUint16(b, 0xFFFF)
 }
@@ -696,14 +727,19 @@ func (db *DB) TxnCustomerNums(ctx context.Context, customerIDs []string) (map[st
 			for i, id := range chunk {
 				args[i] = id
 			}
-			rows, err := tx.query(ctx, `SELECT customer_id, cnum FROM txn_customers WHERE customer_id IN (`+placeholders(len(chunk))+`)`, args...)
+			rows, err := tx.query(ctx, `SELECT customer_id, cnum, row_mac FROM txn_customers WHERE customer_id IN (`+placeholders(len(chunk))+`)`, args...)
 			if err != nil {
 				return err
 			}
 			for rows.Next() {
 				var id string
 				var n int64
-				if err := rows.Scan(&id, &n); err != nil {
+				var tag []byte
+				if err := rows.Scan(&id, &n, &tag); err != nil {
+					rows.Close()
+					return err
+				}
+				if err := tx.checkTxnCustomer(ctx, n, id, tag); err != nil {
 					rows.Close()
 					return err
 				}
@@ -740,11 +776,8 @@ func (db *DB) TxnCustomerNums(ctx context.Context, customerIDs []string) (map[st
 			for i, id := range chunk {
 				args[i], vals[i] = id, "(?)"
 			}
-			if _, err := tx.exec(ctx, `INSERT INTO txn_customers (customer_id) VALUES `+strings.Join(vals, ", ")+` ON CONFLICT (customer_id) DO NOTHING`, args...); err != nil {
-				if isForeignKey(err) {
-					return custos.ErrNotFound
-				}
-				return fmt.Errorf("allocate transaction customer numbers: %w", err)
+			if err := tx.allocTxnCustomers(ctx, vals, args); err != nil {
+				return err
 			}
 		}
 		return lookup(tx, missing, found)
@@ -761,11 +794,18 @@ func (db *DB) TxnCustomerNums(ctx context.Context, customerIDs []string) (map[st
 // TxnCustomerNum returns a customer's transaction number, or ok=false when
 // the customer has no transactions.
 func (tx *Tx) TxnCustomerNum(ctx context.Context, customerID string) (n int64, ok bool, err error) {
-	err = tx.row(ctx, `SELECT cnum FROM txn_customers WHERE customer_id = ?`, customerID).Scan(&n)
+	var tag []byte
+	err = tx.row(ctx, `SELECT cnum, row_mac FROM txn_customers WHERE customer_id = ?`, customerID).Scan(&n, &tag)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
-	return n, err == nil, err
+	if err == nil {
+		err = tx.checkTxnCustomer(ctx, n, customerID, tag)
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return n, true, nil
 }
 
 // TxnCustomer is what reading a customer's transactions needs to know
@@ -792,7 +832,7 @@ func (tx *Tx) TxnCustomers(ctx context.Context, cnums []int64) (map[int64]*TxnCu
 	for _, n := range cnums {
 		args = append(args, n)
 	}
-	rows, err := tx.query(ctx, `SELECT tc.cnum, c.id, c.org_id, c.owner_id, c.sensitivity, c.building, c.status, c.verification, COALESCE(k.wrapped, ?)
+	rows, err := tx.query(ctx, `SELECT tc.cnum, tc.row_mac, COALESCE(k.wrapped, ?), `+customerSealColumns+`
 		FROM txn_customers tc JOIN customers c ON c.id = tc.customer_id LEFT JOIN customer_keys k ON k.customer_id = c.id
 		WHERE tc.cnum IN (`+placeholders(len(cnums))+`)`, args...)
 	if err != nil {
@@ -801,11 +841,19 @@ func (tx *Tx) TxnCustomers(ctx context.Context, cnums []int64) (map[int64]*TxnCu
 	defer rows.Close()
 	for rows.Next() {
 		var c TxnCustomer
-		var sens, status, verif string
-		if err := rows.Scan(&c.CNum, &c.ID, &c.OrgID, &c.OwnerID, &sens, &c.Building, &status, &verif, &c.WrappedKey); err != nil {
+		var cs customerSeal
+		var tcTag, tag []byte
+		if err := rows.Scan(append([]any{&c.CNum, &tcTag, &c.WrappedKey}, cs.dest(&tag)...)...); err != nil {
 			return nil, err
 		}
-		c.Sensitivity, c.Status, c.Verification = custos.Sensitivity(sens), custos.ArchiveStatus(status), custos.Verification(verif)
+		if err := tx.checkTxnCustomer(ctx, c.CNum, cs.ID, tcTag); err != nil {
+			return nil, err
+		}
+		if err := tx.checkCustomer(ctx, &cs, tag); err != nil {
+			return nil, err
+		}
+		c.ID, c.OrgID, c.OwnerID, c.Building = cs.ID, cs.OrgID, cs.OwnerID, cs.Building
+		c.Sensitivity, c.Status, c.Verification = custos.Sensitivity(cs.Sensitivity), custos.ArchiveStatus(cs.Status), custos.Verification(cs.Verification)
 		out[c.CNum] = &c
 	}
 	return out, rows.Err()
@@ -844,21 +892,27 @@ func (tx *Tx) LastVerifiedAt(ctx context.Context, customerID string) (time.Time,
 }
 
 const txnSelect = `SELECT t.cnum, t.at, t.source, t.reference, t.amount, t.currency, t.direction, t.type, t.channel, t.cp_bank,
-	t.account_ix, COALESCE(t.cp_account_ix, 0), COALESCE(t.cp_name_ix, 0), t.sealed, COALESCE(t.attachments, ''), COALESCE(t.reversal_of, ''), t.batch_id
+	t.account_ix, COALESCE(t.cp_account_ix, 0), COALESCE(t.cp_name_ix, 0), t.sealed, COALESCE(t.attachments, ''), COALESCE(t.reversal_of, ''), t.batch_id,
+	t.row_mac
 	FROM transactions t`
 
-func scanTxn(s scanner) (*TxnRecord, error) {
+// scanTxn reads a row of txnSelect and checks its tag.
+func (tx *Tx) scanTxn(ctx context.Context, s scanner) (*TxnRecord, error) {
 	var r TxnRecord
+	var tag []byte
 	if err := s.Scan(&r.CNum, scanTime{&r.At}, &r.Source, &r.Reference, &r.Amount, &r.Currency, &r.Direction, &r.Type, &r.Channel, &r.CPBank,
-		&r.AccountIx, &r.CPAccountIx, &r.CPNameIx, &r.Sealed, &r.Attachments, &r.ReversalOf, &r.BatchID); err != nil {
+		&r.AccountIx, &r.CPAccountIx, &r.CPNameIx, &r.Sealed, &r.Attachments, &r.ReversalOf, &r.BatchID, &tag); err != nil {
 		return nil, notFound(err)
+	}
+	if err := tx.checkTxn(ctx, &r, tag); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
 
 // Transaction loads one transaction by its key.
 func (tx *Tx) Transaction(ctx context.Context, k TxnKey) (*TxnRecord, error) {
-	return scanTxn(tx.row(ctx, txnSelect+` WHERE t.cnum = ? AND t.at = ? AND t.source = ? AND t.reference = ?`, k.CNum, tx.db.ts(k.At), k.Source, k.Reference))
+	return tx.scanTxn(ctx, tx.row(ctx, txnSelect+` WHERE t.cnum = ? AND t.at = ? AND t.source = ? AND t.reference = ?`, k.CNum, tx.db.ts(k.At), k.Source, k.Reference))
 }
 
 // TxnReversal links a reversed transaction to its reversing entry.
@@ -1176,7 +1230,7 @@ func (tx *Tx) FindTransactions(ctx context.Context, q *TxnQuery) ([]*TxnRecord, 
 	defer rows.Close()
 	out := make([]*TxnRecord, 0, min(limit, 256))
 	for rows.Next() {
-		r, err := scanTxn(rows)
+		r, err := tx.scanTxn(ctx, rows)
 		if err != nil {
 			return nil, err
 		}
@@ -1233,4 +1287,58 @@ func (tx *Tx) TransactionTotals(ctx context.Context, q *TxnQuery) ([]TxnTotalRow
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// allocTxnCustomers inserts the customers not yet numbered and tags the
+// rows it inserted (and only those: a row already there keeps its tag).
+func (tx *Tx) allocTxnCustomers(ctx context.Context, vals []string, args []any) error {
+	rows, err := tx.query(ctx, `INSERT INTO txn_customers (customer_id) VALUES `+strings.Join(vals, ", ")+
+		` ON CONFLICT (customer_id) DO NOTHING RETURNING cnum, customer_id`, args...)
+	if err != nil {
+		if isForeignKey(err) {
+			return custos.ErrNotFound
+		}
+		return fmt.Errorf("allocate transaction customer numbers: %w", err)
+	}
+	type alloc struct {
+		cnum int64
+		id   string
+	}
+	var got []alloc
+	for rows.Next() {
+		var a alloc
+		if err := rows.Scan(&a.cnum, &a.id); err != nil {
+			rows.Close()
+			return err
+		}
+		got = append(got, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		if isForeignKey(err) {
+			return custos.ErrNotFound
+		}
+		return fmt.Errorf("allocate transaction customer numbers: %w", err)
+	}
+	for _, a := range got {
+		tag, err := tx.db.tag(txnCustomerMsg(a.cnum, a.id))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, `UPDATE txn_customers SET row_mac = ? WHERE cnum = ?`, tag, a.cnum); err != nil {
+			return fmt.Errorf("tag transaction customer number: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkTxnCustomer verifies the tag of a txn_customers row.
+func (tx *Tx) checkTxnCustomer(ctx context.Context, cnum int64, customerID string, tag []byte) error {
+	if tx.db.rmac == nil {
+		return errNoRecordKey
+	}
+	if !tx.db.rmac.Verify(txnCustomerMsg(cnum, customerID), tag) {
+		return tx.mismatch(ctx, TableTxnCustomers, customerID, "")
+	}
+	return nil
 }

@@ -91,6 +91,7 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	if res.panic != nil {
 		panic(res.panic)
 	}
+	db.raiseFrom(ctx, res.err) // found inside the transaction, raised now that it is over
 	return res.err
 }
 

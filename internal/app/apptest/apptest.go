@@ -110,7 +110,7 @@ func New(t testing.TB, db *sqlstore.DB) *Fixture {
 // NewWithConfig is New with a custom configuration.
 func NewWithConfig(t testing.TB, db *sqlstore.DB, cfg app.Config) *Fixture {
 	t.Helper()
-	keys, err := seal.OpenKeyring(t.TempDir(), "")
+	keys, err := seal.CreateKeyring(t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/custos-cim/custos/internal/seal"
 	"github.com/custos-cim/custos/internal/sqlstore"
 )
 
@@ -61,6 +62,7 @@ func OpenSQLiteAt(t testing.TB, dir string) *sqlstore.DB {
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	db.SetRecordMAC(RecordMAC(t))
 	return db
 }
 
@@ -99,7 +101,20 @@ func OpenPostgresURL(t testing.TB) (*sqlstore.DB, string) {
 	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	db.SetRecordMAC(RecordMAC(t))
 	return db, u
+}
+
+// RecordMAC returns a record key of its own for a test's store (the
+// services replace it with their keyring's).
+func RecordMAC(t testing.TB) *seal.RecordMAC {
+	var k [32]byte
+	rand.Read(k[:])
+	m, err := seal.NewRecordMAC(k[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // NewSchema creates an empty schema in the database at base and returns a
