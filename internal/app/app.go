@@ -36,6 +36,7 @@ type Config struct {
 	RefCacheTTL        time.Duration // how long reference data (purposes, taxonomies, fields) is cached
 	ExportKeep         time.Duration // how long an encrypted export file is kept for download (R-C8)
 	ExportWorkFactor   int           // scrypt cost (log2 N) of export passwords; 0 is age's default
+	ClosureBackdate    int           // days a relationship's end date may lie before the day it is closed (R-F1)
 }
 
 // DefaultConfig returns the production defaults.
@@ -51,6 +52,7 @@ func DefaultConfig() Config {
 		AuditBatch:         512,
 		RefCacheTTL:        30 * time.Second,
 		ExportKeep:         24 * time.Hour,
+		ClosureBackdate:    custos.DefaultClosureBackdate,
 	}
 }
 
