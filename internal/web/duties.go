@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/custos-cim/custos"
@@ -104,7 +105,37 @@ var governanceReasons = map[string]string{
 	"relationship closure": "gov.reason_closure",
 }
 
+type closeForm struct {
+	ArchiveNo, End, Reason string
+	Errors                 map[string]string
+}
+
+// closeRelationship files the closure of a relationship (R-F1): the
+// service checks the end date and a second person approves it on the
+// request page this redirects to.
+func (s *server) closeRelationship(w http.ResponseWriter, r *http.Request, p *page) {
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, p, custos.Errorf(custos.EInvalid, "表单无效", "invalid form"))
+		return
+	}
+	f := closeForm{ArchiveNo: strings.TrimSpace(r.PostFormValue("archive_no")), End: r.PostFormValue("relationship_end"), Reason: r.PostFormValue("reason")}
+	req, err := s.app.CloseRelationship(r.Context(), p.Actor, "", app.CloseInput{ArchiveNo: f.ArchiveNo, RelationshipEnd: f.End, Reason: f.Reason})
+	if err == nil {
+		http.Redirect(w, r, requestLink(req.ID)+"?done=filed", http.StatusSeeOther)
+		return
+	}
+	if custos.ErrorCodeOf(err) == custos.ENotFound {
+		err = (&custos.Validation{Fields: []custos.FieldError{{Field: "archive_no", Code: custos.CodeUnknown, Message: custos.StandardMessage(custos.CodeUnknown)}}}).Err()
+	}
+	f.Errors = indexedErrors(p, err)
+	s.retentionFailure(w, r, p, err, retentionData{CloseForm: f})
+}
+
 var dutiesMessages = map[string]struct{ zh, en string }{
+	"gov.close_title":  {"终止客户关系", "End a customer relationship"},
+	"gov.close_hint":   {"提交后须由他人审批；终止日期不得晚于今天、不得早于客户最后一次业务活动，最多追溯数天（默认 7 天）。", "Filed for another person's approval; the end date cannot be in the future, before the customer's last business activity, or more than a few days back (7 by default)."},
+	"gov.close_submit": {"提交终止申请", "File the closure"},
+
 	"kind.closure":            {"客户关系终止", "Relationship closure"},
 	"kind.privileged_account": {"特权账户", "Privileged account"},
 	"kind.approval_rule":      {"审批规则变更", "Approval rule change"},

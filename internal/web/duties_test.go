@@ -32,14 +32,29 @@ func TestGovernanceRequestPages_RC4_RF1(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := f.Create(t, "am_bj01", apptest.Person("页面终止"))
-		closure, err := f.App.CloseRelationship(ctx, f.Actor("compliance"), c.ID, app.CloseInput{Reason: "客户销户"})
-		if err != nil {
-			t.Fatal(err)
-		}
 		link := func(id int64) string { return fmt.Sprintf("/requests/%d", id) }
 
+		// The retention page files a closure; a backdated one is refused.
+		comp := session(t, f, "compliance", "audit")
+		a := comp.get("/retention")
+		wantBody(t, a, `id="close-form"`)
+		a = comp.post("/retention/closures", url.Values{"archive_no": {c.ArchiveNo}, "relationship_end": {"2010-01-01"}, "reason": {"客户销户"}})
+		wantStatus(t, a, http.StatusUnprocessableEntity)
+		wantBody(t, a, `data-field="relationship_end"`, "最多只能追溯 7 天")
+		a = comp.post("/retention/closures", url.Values{"archive_no": {"NO-SUCH-ARCHIVE"}, "reason": {"客户销户"}})
+		wantStatus(t, a, http.StatusUnprocessableEntity)
+		wantBody(t, a, `data-field="archive_no"`)
+		a = comp.post("/retention/closures", url.Values{"archive_no": {c.ArchiveNo}, "reason": {"客户销户"}})
+		wantRedirect(t, a, "/requests/")
+		rs, err := f.App.Requests(ctx, f.Actor("compliance"), custos.RequestFilter{Kind: custos.KindClosure, CustomerID: c.ID})
+		if err != nil || len(rs) != 1 || rs[0].State != custos.RequestPending {
+			t.Fatalf("the page's closure: %v %+v", err, rs)
+		}
+		closure := rs[0]
+
 		admin := session(t, f, "admin", "")
-		a := admin.get(link(acct.ID))
+		wantStatus(t, admin.get("/retention"), http.StatusNotFound)
+		a = admin.get(link(acct.ID))
 		wantStatus(t, a, http.StatusOK)
 		wantBody(t, a, "特权账户", "new_comp", "合规官", `id="own-request"`)
 		lacks(t, a, `id="approve-form"`, "password", "argon2")
