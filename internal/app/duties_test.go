@@ -116,6 +116,19 @@ func TestPrivilegedAccountNeedsSecondPerson_RC4(t *testing.T) {
 			t.Fatalf("a rejected account exists: %v", err)
 		}
 		assertNoHash(t, f, rej.ID)
+		// Nor does an expired one.
+		_, old, err := f.App.CreateUser(ctx, admin, app.NewUser{Username: "late_admin", Org: "HQ", Role: custos.RoleAdmin, Password: pw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Clock.Advance(8 * 24 * time.Hour)
+		if n, err := f.App.ExpireRequests(ctx); err != nil || n < 1 {
+			t.Fatalf("expiry: %d %v", n, err)
+		}
+		assertNoHash(t, f, old.ID)
+		if _, err := f.App.DecideRequest(ctx, f.Actor("secadmin"), old.ID, true, "同意"); custos.ErrorCodeOf(err) != custos.EConflict {
+			t.Fatalf("an expired account request was approved: %v", err)
+		}
 		// An account manager takes effect at once.
 		am, req2, err := f.App.CreateUser(ctx, admin, app.NewUser{Username: "new_am", Org: "BJ01", Role: custos.RoleAccountManager, Password: pw})
 		if err != nil || am == nil || req2 != nil || am.ID == 0 {

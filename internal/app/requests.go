@@ -329,6 +329,9 @@ func (a *App) DecideRequest(ctx context.Context, actor custos.Actor, id int64, a
 		if err := r.Decide(actor, rule, approve, comment, now); err != nil {
 			if r.State == custos.RequestExpired {
 				// The deadline passed: record that, and refuse the decision.
+				if werr := a.wipeSecrets(ctx, tx, r); werr != nil {
+					return werr
+				}
 				if uerr := tx.UpdateRequest(ctx, r, nil); uerr != nil {
 					return uerr
 				}
