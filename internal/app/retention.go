@@ -62,14 +62,6 @@ type CloseInput struct {
 	ArchiveNo       string `json:"archive_no,omitempty"` // names the customer when no id is given
 }
 
-// Closure is a closed relationship as shown.
-type Closure struct {
-	CustomerID      string    `json:"customer_id"`
-	ArchiveNo       string    `json:"archive_no"`
-	RelationshipEnd string    `json:"relationship_end"`
-	ClosedAt        time.Time `json:"closed_at"`
-}
-
 func parseDay(s string) (time.Time, bool) {
 	t, err := time.Parse(time.DateOnly, s)
 	return t, err == nil
