@@ -3,6 +3,8 @@ package custos
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -21,6 +23,11 @@ const (
 	KindExport      RequestKind = "export"          // data leaving for an outside party (R-C7)
 	KindHoldRelease RequestKind = "hold_release"    // releasing a legal hold (R-F2)
 	KindDestruction RequestKind = "destruction"     // destroying a batch of due records (R-F3), dual control
+	KindClosure     RequestKind = "closure"         // ending a customer relationship, which starts the retention clock (R-F1)
+	// Governance (三员分立): what one administrator must not decide alone.
+	KindPrivilege       RequestKind = "privileged_account" // creating an account with, or raising one to, a privileged role
+	KindRuleChange      RequestKind = "approval_rule"      // changing who approves a kind of request
+	KindRetentionPolicy RequestKind = "retention_policy"   // changing the retention policy (R-F1)
 	// KindPortfolio gives a customer or a building to someone's portfolio
 	// (R-C1). It has no default rule: an assignment takes effect at once
 	// unless an approval rule for it has been set.
@@ -28,7 +35,8 @@ const (
 )
 
 // RequestKinds lists the kinds in display order.
-var RequestKinds = []RequestKind{KindOnboarding, KindChange, KindAccess, KindPaperLoan, KindCorrection, KindExport, KindHoldRelease, KindDestruction, KindPortfolio}
+var RequestKinds = []RequestKind{KindOnboarding, KindChange, KindAccess, KindPaperLoan, KindCorrection, KindExport, KindHoldRelease, KindDestruction,
+	KindClosure, KindPrivilege, KindRuleChange, KindRetentionPolicy, KindPortfolio}
 
 // RequestState is where a request stands.
 type RequestState string
@@ -104,6 +112,70 @@ var DefaultApprovalRules = []ApprovalRule{
 	{Kind: KindExport, Roles: []Role{RoleCompliance, RoleGeneralManager}, Scope: ScopeAny, Required: 1, TTL: Duration(7 * 24 * time.Hour)},
 	{Kind: KindHoldRelease, Roles: []Role{RoleCompliance, RoleGeneralManager}, Scope: ScopeAny, Required: 1, TTL: Duration(30 * 24 * time.Hour)},
 	{Kind: KindDestruction, Roles: []Role{RoleCompliance, RoleGeneralManager}, Scope: ScopeAny, Required: 2, TTL: Duration(30 * 24 * time.Hour)},
+	{Kind: KindClosure, Roles: []Role{RoleManager, RoleGeneralManager, RoleCompliance}, Scope: ScopeUnit, Required: 1, TTL: Duration(14 * 24 * time.Hour)},
+	{Kind: KindPrivilege, Roles: []Role{RoleSecurityAdmin, RoleGeneralManager}, Scope: ScopeAny, Required: 1, TTL: Duration(7 * 24 * time.Hour)},
+	{Kind: KindRuleChange, Roles: []Role{RoleSecurityAdmin, RoleGeneralManager}, Scope: ScopeAny, Required: 1, TTL: Duration(7 * 24 * time.Hour)},
+	{Kind: KindRetentionPolicy, Roles: []Role{RoleSecurityAdmin, RoleCompliance, RoleGeneralManager}, Scope: ScopeAny, Required: 1, TTL: Duration(7 * 24 * time.Hour)},
+}
+
+// ApprovalFloor is the least an approval rule of a kind may ask for; no
+// change of the rule can go below it (docs/compliance.md lists them).
+type ApprovalFloor struct {
+	MinRequired int    // distinct approvers besides the requester
+	Approvers   []Role // the only roles that may ever approve the kind
+	UnitScope   bool   // the approver must sit at or above the request's unit
+}
+
+// Roles that decide on customers' requests, and those that decide on
+// governance. The front-line roles that file most requests (account
+// managers, butlers, inspectors, custodians) and the three administrators'
+// roles outside the customer data (administrator, security administrator,
+// auditor) never approve customers' requests; the administrator, who
+// creates the accounts, and the auditor never approve governance requests.
+var (
+	customerApprovers   = []Role{RoleManager, RoleGeneralManager, RoleCompliance}
+	recordsApprovers    = []Role{RoleCompliance, RoleGeneralManager}
+	governanceApprovers = []Role{RoleSecurityAdmin, RoleGeneralManager, RoleCompliance}
+)
+
+// ApprovalFloors are the floors by kind.
+var ApprovalFloors = map[RequestKind]ApprovalFloor{
+	KindOnboarding:      {MinRequired: 1, Approvers: customerApprovers, UnitScope: true},
+	KindChange:          {MinRequired: 1, Approvers: customerApprovers, UnitScope: true},
+	KindCorrection:      {MinRequired: 1, Approvers: customerApprovers, UnitScope: true},
+	KindPaperLoan:       {MinRequired: 1, Approvers: customerApprovers, UnitScope: true},
+	KindClosure:         {MinRequired: 1, Approvers: customerApprovers, UnitScope: true},
+	KindAccess:          {MinRequired: 1, Approvers: recordsApprovers},
+	KindExport:          {MinRequired: 1, Approvers: recordsApprovers},
+	KindHoldRelease:     {MinRequired: 1, Approvers: recordsApprovers},
+	KindDestruction:     {MinRequired: 2, Approvers: recordsApprovers},
+	KindPrivilege:       {MinRequired: 1, Approvers: governanceApprovers},
+	KindRuleChange:      {MinRequired: 1, Approvers: governanceApprovers},
+	KindRetentionPolicy: {MinRequired: 1, Approvers: governanceApprovers},
+	KindPortfolio:       {MinRequired: 1, Approvers: customerApprovers, UnitScope: true},
+}
+
+// Floored returns the rule as it is enforced: never fewer approvers than
+// the floor, never a role outside the floor's approvers, never wider than
+// the floor's scope. The store applies it to every rule it reads, so a rule
+// edited in the database cannot go below the floor either.
+func (r ApprovalRule) Floored() ApprovalRule {
+	f, ok := ApprovalFloors[r.Kind]
+	if !ok {
+		return r
+	}
+	r.Required = max(r.Required, f.MinRequired)
+	var roles []Role
+	for _, x := range r.Roles {
+		if slices.Contains(f.Approvers, x) {
+			roles = append(roles, x)
+		}
+	}
+	r.Roles = roles
+	if f.UnitScope {
+		r.Scope = ScopeUnit
+	}
+	return r
 }
 
 // Validate checks a rule.
@@ -129,8 +201,25 @@ func (r ApprovalRule) Validate() error {
 	if r.TTL <= 0 {
 		v.Addf("ttl", CodeOutOfRange)
 	}
+	if f, ok := ApprovalFloors[r.Kind]; ok {
+		if r.Required < f.MinRequired {
+			v.Add("required", CodeOutOfRange, Message{ZH: "审批人数不能低于规定下限 " + itoa(f.MinRequired),
+				EN: "the number of approvers cannot go below the floor of " + itoa(f.MinRequired)})
+		}
+		for _, role := range r.Roles {
+			if role.Valid() && !slices.Contains(f.Approvers, role) {
+				v.Add("roles", CodeNotAllowed, Message{ZH: "该角色不能审批此类申请：" + role.Label().ZH,
+					EN: "this role may never approve this kind of request: " + role.Label().EN})
+			}
+		}
+		if f.UnitScope && r.Scope == ScopeAny {
+			v.Add("scope", CodeNotAllowed, Message{ZH: "此类申请只能由本机构及上级机构审批", EN: "this kind is approved only within the request's unit and above"})
+		}
+	}
 	return v.Err()
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // Request is one approval request.
 type Request struct {
@@ -188,6 +277,9 @@ func (r *Request) MayApprove(a Actor, rule ApprovalRule) error {
 	if a.UserID == r.RequestedBy {
 		return ErrSelfApproval
 	}
+	if id, ok := r.SubjectUser(); ok && id == a.UserID {
+		return ErrSelfApproval // nobody approves their own account or role
+	}
 	if !slices.Contains(rule.Roles, a.Role) {
 		return ErrNotApprover
 	}
@@ -196,6 +288,20 @@ func (r *Request) MayApprove(a Actor, rule ApprovalRule) error {
 	}
 	return nil
 }
+
+// SubjectUser is the user a request concerns (SubjectID "user:ID"), for
+// the governance kinds.
+func (r *Request) SubjectUser() (int64, bool) {
+	s, ok := strings.CutPrefix(r.SubjectID, "user:")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	return id, err == nil
+}
+
+// UserSubject is the SubjectID of a request about a user.
+func UserSubject(id int64) string { return "user:" + strconv.FormatInt(id, 10) }
 
 // Expire moves a pending request past its deadline to expired; it reports
 // whether it did.

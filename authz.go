@@ -42,6 +42,8 @@ const (
 	ActHoldManage        Action = "hold.manage"           // legal holds (R-F2)
 	ActDestructionManage Action = "destruction.manage"    // destruction batches (R-F3)
 	ActBackupManage      Action = "backup.manage"         // backups, restores and drills (R-D2)
+	ActRoleManage        Action = "admin.roles"           // change a user's role (security administrator)
+	ActPolicyManage      Action = "admin.policy"          // approval rules and the retention policy (security administrator)
 )
 
 // CustomerActions are the actions decided against one customer.
@@ -50,7 +52,7 @@ var CustomerActions = []Action{ActCustomerCreate, ActCustomerRead, ActCustomerUp
 
 // SystemActions are the actions that do not concern one customer.
 var SystemActions = []Action{ActAuditRead, ActAuditExport, ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage, ActPaperManage, ActHandoverManage,
-	ActExportExternal, ActAgreementManage, ActRetentionManage, ActHoldManage, ActDestructionManage, ActBackupManage}
+	ActExportExternal, ActAgreementManage, ActRetentionManage, ActHoldManage, ActDestructionManage, ActBackupManage, ActRoleManage, ActPolicyManage}
 
 // NeedsPurpose reports whether an action reads customer data and so must
 // state its purpose (R-C6).
@@ -136,19 +138,26 @@ var customerRules = map[Role]map[Action]reach{
 }
 
 // systemRules lists which roles may take each action that concerns no single customer.
+// Separation of duties (三员分立, GB/T 22239-2019): the administrator manages
+// accounts, units and settings but nothing that reaches customers (grants,
+// portfolios, handovers, closing relationships) and not the audit trail;
+// the security administrator manages roles, approval rules and policies;
+// the auditor reads the audit trail.
 var systemRules = map[Action][]Role{
 	ActAuditRead:         {RoleAuditor, RoleCompliance},
 	ActAuditExport:       {RoleAuditor},
 	ActUserAdmin:         {RoleAdmin},
 	ActOrgAdmin:          {RoleAdmin},
 	ActSettingsAdmin:     {RoleAdmin},
-	ActGrantManage:       {RoleGeneralManager, RoleAdmin},
-	ActPortfolioManage:   {RoleManager, RoleGeneralManager, RoleAdmin},
+	ActRoleManage:        {RoleSecurityAdmin},
+	ActPolicyManage:      {RoleSecurityAdmin},
+	ActGrantManage:       {RoleGeneralManager},
+	ActPortfolioManage:   {RoleManager, RoleGeneralManager},
 	ActPaperManage:       {RoleCustodian, RoleManager, RoleGeneralManager},
-	ActHandoverManage:    {RoleManager, RoleGeneralManager, RoleAdmin},
+	ActHandoverManage:    {RoleManager, RoleGeneralManager},
 	ActExportExternal:    {RoleCompliance, RoleGeneralManager},
 	ActAgreementManage:   {RoleCompliance, RoleAdmin},
-	ActRetentionManage:   {RoleCompliance, RoleAdmin},
+	ActRetentionManage:   {RoleCompliance},
 	ActHoldManage:        {RoleCompliance},
 	ActDestructionManage: {RoleCompliance},
 	ActBackupManage:      {RoleAdmin},
@@ -168,7 +177,7 @@ var tokenScopes = map[string][]Action{
 	"transactions:write": {ActTxnRecord},
 	"records:manage":     {ActAgreementManage, ActRetentionManage, ActHoldManage, ActDestructionManage, ActBackupManage},
 	"audit:read":         {ActAuditRead, ActAuditExport},
-	"admin":              {ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage},
+	"admin":              {ActUserAdmin, ActOrgAdmin, ActSettingsAdmin, ActGrantManage, ActPortfolioManage, ActRoleManage, ActPolicyManage},
 	"paper:manage":       {ActPaperManage},
 	"handovers:manage":   {ActHandoverManage},
 }

@@ -54,6 +54,10 @@ var matrix = map[Role]map[Action]string{
 		ActCustomerExport: "--------", ActCustomerPrint: "--------", ActCustomerVerify: "--------", ActCustomerBusiness: "--------",
 		ActTxnRecord: "--------", ActTxnRead: "--------", ActTxnProtected: "--------",
 		ActCustomerCreate: "--------"},
+	RoleSecurityAdmin: {ActCustomerRead: "--------", ActCustomerSearch: "--------", ActCustomerUpdate: "--------", ActCustomerReveal: "--------",
+		ActCustomerExport: "--------", ActCustomerPrint: "--------", ActCustomerVerify: "--------", ActCustomerBusiness: "--------",
+		ActTxnRecord: "--------", ActTxnRead: "--------", ActTxnProtected: "--------",
+		ActCustomerCreate: "--------"},
 	RoleCustodian: {ActCustomerRead: "--------", ActCustomerSearch: "--------", ActCustomerUpdate: "--------", ActCustomerReveal: "--------",
 		ActCustomerExport: "--------", ActCustomerPrint: "--------", ActCustomerVerify: "--------", ActCustomerBusiness: "--------",
 		ActTxnRecord: "--------", ActTxnRead: "--------", ActTxnProtected: "--------",
@@ -142,12 +146,34 @@ func TestTokenScopesNarrowTheRole(t *testing.T) { // R-D4
 	}
 }
 
+// TestSystemActions holds every action that concerns no single customer
+// to the roles that may take it. Separation of duties (三员分立): the
+// administrator has accounts, units, settings and backups, nothing that
+// reaches customers (grants, portfolios, handovers, closing
+// relationships) and not the audit trail; the security administrator has
+// roles and policies; the auditor the audit trail.
 func TestSystemActions(t *testing.T) {
 	want := map[Action][]Role{
-		ActAuditRead:   {RoleAuditor, RoleCompliance},
-		ActAuditExport: {RoleAuditor},
-		ActUserAdmin:   {RoleAdmin},
-		ActGrantManage: {RoleGeneralManager, RoleAdmin},
+		ActAuditRead:         {RoleAuditor, RoleCompliance},
+		ActAuditExport:       {RoleAuditor},
+		ActUserAdmin:         {RoleAdmin},
+		ActOrgAdmin:          {RoleAdmin},
+		ActSettingsAdmin:     {RoleAdmin},
+		ActRoleManage:        {RoleSecurityAdmin},
+		ActPolicyManage:      {RoleSecurityAdmin},
+		ActGrantManage:       {RoleGeneralManager},
+		ActPortfolioManage:   {RoleManager, RoleGeneralManager},
+		ActPaperManage:       {RoleCustodian, RoleManager, RoleGeneralManager},
+		ActHandoverManage:    {RoleManager, RoleGeneralManager},
+		ActExportExternal:    {RoleCompliance, RoleGeneralManager},
+		ActAgreementManage:   {RoleCompliance, RoleAdmin},
+		ActRetentionManage:   {RoleCompliance},
+		ActHoldManage:        {RoleCompliance},
+		ActDestructionManage: {RoleCompliance},
+		ActBackupManage:      {RoleAdmin},
+	}
+	if len(want) != len(SystemActions) {
+		t.Fatalf("the table covers %d of %d system actions", len(want), len(SystemActions))
 	}
 	for act, roles := range want {
 		for _, r := range Roles {

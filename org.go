@@ -66,10 +66,30 @@ const (
 	RoleCompliance     Role = "compliance"
 	RoleAuditor        Role = "auditor"
 	RoleCustodian      Role = "custodian"
+	// RoleSecurityAdmin manages roles, approval rules and the retention and
+	// security policies (安全管理员 of GB/T 22239-2019's 三员分立); the
+	// system administrator manages accounts and settings, the auditor reads
+	// the audit trail, and none of the three reaches customers.
+	RoleSecurityAdmin Role = "security_admin"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleAdmin, RoleGeneralManager, RoleManager, RoleAccountManager, RoleButler, RoleInspector, RoleCompliance, RoleAuditor, RoleCustodian}
+var Roles = []Role{RoleAdmin, RoleGeneralManager, RoleManager, RoleAccountManager, RoleButler, RoleInspector, RoleCompliance, RoleAuditor, RoleCustodian, RoleSecurityAdmin}
+
+// PrivilegedRoles are the roles an account is created with or raised to
+// only after a second authorised person approves (KindPrivilege): they see
+// a whole bank's customers or its audit trail, or govern who may.
+var PrivilegedRoles = []Role{RoleGeneralManager, RoleCompliance, RoleAuditor, RoleSecurityAdmin, RoleAdmin}
+
+// Privileged reports whether r is one of PrivilegedRoles.
+func (r Role) Privileged() bool {
+	for _, x := range PrivilegedRoles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool {
@@ -91,6 +111,7 @@ var roleLabels = map[Role]Message{
 	RoleCompliance:     {ZH: "合规官", EN: "Compliance officer"},
 	RoleAuditor:        {ZH: "审计员", EN: "Auditor"},
 	RoleCustodian:      {ZH: "档案保管员", EN: "Custodian"},
+	RoleSecurityAdmin:  {ZH: "安全管理员", EN: "Security administrator"},
 }
 
 // Label is the role's display name.
@@ -125,4 +146,23 @@ type PortfolioEntry struct {
 	UserID     int64  `json:"user_id"`
 	CustomerID string `json:"customer_id,omitempty"`
 	Building   string `json:"building,omitempty"` // BuildingKey(estate, building)
+}
+
+// PrivilegedAccount reports whether an account with role r in a unit of
+// kind k takes effect only after a second person approves: a privileged
+// role, or a role that reaches a whole unit's customers placed at the head
+// office, whose unit is the whole organisation.
+func PrivilegedAccount(r Role, k OrgKind) bool {
+	if r.Privileged() {
+		return true
+	}
+	if k != HeadOffice {
+		return false
+	}
+	for _, reach := range customerRules[r] {
+		if reach == reachSubtree {
+			return true
+		}
+	}
+	return false
 }

@@ -360,3 +360,34 @@ func (b *DestructionBatch) MayExecute(a Actor) error {
 	}
 	return nil
 }
+
+// DefaultClosureBackdate is how many days back a relationship's end date
+// may lie by default: closing with an old date would start the retention
+// clock in the past and make the customer due for destruction at once.
+const DefaultClosureBackdate = 7
+
+// CheckRelationshipEnd checks the end date of a relationship being closed
+// (R-F1), a China-time calendar day: not in the future, not more than
+// maxBackDays before filed (the day the closure was asked for), and not
+// before the customer's last business activity (its last transaction,
+// business record or change), which proves the relationship still ran.
+func CheckRelationshipEnd(end string, lastActivity, filed time.Time, maxBackDays int) error {
+	if _, err := time.ParseInLocation(time.DateOnly, end, TxnZone); err != nil {
+		return (&Validation{Fields: []FieldError{{Field: "relationship_end", Code: CodeInvalidDate, Message: StandardMessage(CodeInvalidDate)}}}).Err()
+	}
+	day := func(t time.Time) string { return t.In(TxnZone).Format(time.DateOnly) }
+	today := day(filed)
+	earliest := day(filed.In(TxnZone).AddDate(0, 0, -maxBackDays))
+	var v Validation
+	switch {
+	case end > today:
+		v.Add("relationship_end", CodeOutOfRange, Message{ZH: "终止日期不能晚于今天", EN: "the end date cannot be in the future"})
+	case end < earliest:
+		v.Add("relationship_end", CodeOutOfRange, Message{ZH: "终止日期最多只能追溯 " + itoa(maxBackDays) + " 天",
+			EN: "the end date can lie at most " + itoa(maxBackDays) + " days back"})
+	case !lastActivity.IsZero() && end < day(lastActivity):
+		v.Add("relationship_end", CodeOutOfRange, Message{ZH: "终止日期不能早于客户最后一次业务活动（" + day(lastActivity) + "）",
+			EN: "the end date cannot lie before the customer's last business activity (" + day(lastActivity) + ")"})
+	}
+	return v.Err()
+}

@@ -51,7 +51,7 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 		}
 		code = orgs[0].Code
 	}
-	u, err := e.app.CreateUser(ctx, custos.SystemActor("cli"), app.NewUser{Username: *username, DisplayName: *name, Org: code, Role: custos.Role(*role), Password: pw})
+	u, _, err := e.app.CreateUser(ctx, custos.SystemActor("cli"), app.NewUser{Username: *username, DisplayName: *name, Org: code, Role: custos.Role(*role), Password: pw})
 	if err != nil {
 		return describe(err)
 	}

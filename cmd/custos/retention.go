@@ -108,11 +108,11 @@ func cmdRetention(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "%d due customers filed as a proposed destruction batch (nothing destroyed)\n", n)
 		return nil
 	case "close":
-		c, err := e.app.CloseRelationship(ctx, actor, *customerID, app.CloseInput{RelationshipEnd: *end, Reason: *reason, ArchiveNo: *archiveNo})
+		req, err := e.app.CloseRelationship(ctx, actor, *customerID, app.CloseInput{RelationshipEnd: *end, Reason: *reason, ArchiveNo: *archiveNo})
 		if err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(e.stdout, "relationship with %s ended on %s; the archive is restricted to storage, legal and audit use\n", c.ArchiveNo, c.RelationshipEnd)
+		fmt.Fprintf(e.stdout, "closure filed as request %d (%s); once approved, the archive is restricted to storage, legal and audit use\n", req.ID, req.Summary)
 		return nil
 	case "policy":
 		p, err := e.app.RetentionPolicy(ctx, actor)
@@ -142,9 +142,12 @@ func cmdRetention(ctx context.Context, e *env, args []string) error {
 					return usageError{"--years: unknown record type " + t}
 				}
 			}
-			if err := e.app.SetRetentionPolicy(ctx, actor, p); err != nil {
+			req, err := e.app.SetRetentionPolicy(ctx, actor, p)
+			if err != nil {
 				return describe(err)
 			}
+			fmt.Fprintf(e.stdout, "policy change filed as request %d; it takes effect once a second person approves it\n", req.ID)
+			return nil
 		}
 		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintf(w, "preset %s\nRECORD TYPE\tCLOCK STARTS AT\tYEARS\n", p.Preset)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"os"
 	"path/filepath"
@@ -57,6 +58,29 @@ func archiveNos(t *testing.T, c cli) []string {
 	return out
 }
 
+// backdateClosures sets every closed relationship's end date in the
+// store the CLI uses, standing in for the years a test cannot wait.
+func backdateClosures(t *testing.T, c cli, end string) {
+	t.Helper()
+	driver, dsn := "", ""
+	for i := 0; i+1 < len(c.store); i += 2 {
+		switch c.store[i] {
+		case "--data":
+			driver, dsn = "sqlite", filepath.Join(c.store[i+1], "custos.db")
+		case "--db":
+			driver, dsn = "pgx", c.store[i+1]
+		}
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE customer_closures SET relationship_end = '` + end + `'`); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRetentionCLI_RF1_RF2_RF3 walks closing, holds, the due-list and a
 // destruction with two approvers and a witness through the CLI, on both
 // databases; the certificate verifies with the audit public key and the
@@ -91,11 +115,25 @@ func TestRetentionCLI_RF1_RF2_RF3(t *testing.T) {
 		if _, _, err := c.run("", "retention", "close", "--archive-no", gone, "--end", "2010-01-01", "--reason", "销户", "--as", "li.na"); err == nil {
 			t.Fatal("an account manager closed a relationship")
 		}
+		// Backdated to 2010 (its data would fall due at once): refused.
+		if _, _, err := c.run("", "retention", "close", "--archive-no", gone, "--end", "2010-01-01", "--reason", "销户", "--as", "comp1"); err == nil || !strings.Contains(err.Error(), "days back") {
+			t.Fatalf("a closure backdated to 2010: %v", err)
+		}
+		// A closure is a request: the requester cannot approve it, another person does.
 		for _, no := range nos {
-			if out := c.must("", "retention", "close", "--archive-no", no, "--end", "2010-01-01", "--reason", "销户", "--as", "comp1"); !strings.Contains(out, "restricted") {
+			out := c.must("", "retention", "close", "--archive-no", no, "--reason", "销户", "--as", "comp1")
+			m := regexp.MustCompile(`closure filed as request (\d+)`).FindStringSubmatch(out)
+			if m == nil || !strings.Contains(out, "restricted") {
 				t.Fatalf("close: %s", out)
 			}
+			if _, _, err := c.run("", "request", "approve", m[1], "--as", "comp1"); err == nil || !strings.Contains(err.Error(), "cannot approve their own") {
+				t.Fatalf("the requester approved the closure: %v", err)
+			}
+			c.must("", "request", "approve", m[1], "--as", "wang.gm")
 		}
+		// Years pass: the CLI runs on the real clock, so the test moves the
+		// approved closures' end dates back in the store instead.
+		backdateClosures(t, c, "2010-01-01")
 		out := c.must("", "hold", "place", "--archive-no", held, "--case", "(2026)京01民初1号", "--reason", "诉讼", "--as", "comp1")
 		hid := regexp.MustCompile(`hold (\d+) placed`).FindStringSubmatch(out)
 		if hid == nil {

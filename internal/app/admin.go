@@ -89,8 +89,15 @@ type NewUser struct {
 
 var usernameRe = regexp.MustCompile(`^[a-z][a-z0-9._-]{1,31}$`)
 
-// CreateUser adds an individual account (R-C4) after checking the password policy.
-func (a *App) CreateUser(ctx context.Context, actor custos.Actor, in NewUser) (*custos.User, error) {
+// CreateUser adds an individual account (R-C4) after checking the password
+// policy. An account with a privileged role (custos.PrivilegedAccount) is
+// not created: a request is filed instead, and the account exists only
+// once a second authorised person approves it; exactly one of the user and
+// the request is returned. The system actor (the first administrator of an
+// empty store, the demo) creates directly.
+//
+// Errors: EInvalid, EForbidden.
+func (a *App) CreateUser(ctx context.Context, actor custos.Actor, in NewUser) (*custos.User, *custos.Request, error) {
 	var v custos.Validation
 	u := &custos.User{Username: custos.NormalizeUsername(in.Username), DisplayName: strings.TrimSpace(in.DisplayName), Email: strings.TrimSpace(in.Email), OrgID: in.OrgID, Role: in.Role}
 	if u.Email != "" && !emailRe.MatchString(u.Email) {
@@ -102,15 +109,20 @@ func (a *App) CreateUser(ctx context.Context, actor custos.Actor, in NewUser) (*
 	if !u.Role.Valid() {
 		v.Addf("role", custos.CodeNotAllowed)
 	}
+	var org *custos.Org
 	if in.Org != "" {
 		o, err := a.db.Reader().OrgByCode(ctx, in.Org)
 		if err != nil {
 			v.Addf("org", custos.CodeUnknown)
 		} else {
-			u.OrgID = o.ID
+			u.OrgID, org = o.ID, o
 		}
 	} else if u.OrgID == 0 {
 		v.Addf("org_id", custos.CodeRequired)
+	} else if o, err := a.db.Reader().Org(ctx, u.OrgID); err != nil {
+		v.Addf("org_id", custos.CodeUnknown)
+	} else {
+		org = o
 	}
 	if err := auth.CheckPassword(in.Password, u.Username); err != nil {
 		var pv *auth.PolicyViolation
@@ -118,21 +130,28 @@ func (a *App) CreateUser(ctx context.Context, actor custos.Actor, in NewUser) (*
 		v.Add("password", pv.Code, custos.Message{ZH: pv.ZH, EN: pv.EN})
 	}
 	if err := v.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if err := a.requireSystem(ctx, actor, custos.ActUserAdmin); err != nil {
+		return nil, nil, err
 	}
 	hash := auth.HashPassword(in.Password)
+	if actor.Kind != custos.ActorSystem && custos.PrivilegedAccount(u.Role, org.Kind) {
+		req, err := a.requestPrivilegedUser(ctx, actor, u, hash)
+		return nil, req, err
+	}
 	err := a.adminWrite(ctx, actor, custos.ActUserAdmin, "user.create", func(tx *sqlstore.Tx) (string, error) {
 		return "", tx.CreateUser(ctx, u, hash)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return u, nil
+	return u, nil, nil
 }
 
 // Users lists users; administrators and managers may list.
 func (a *App) Users(ctx context.Context, actor custos.Actor, f custos.UserFilter) ([]*custos.User, error) {
-	if !custos.Allowed(actor, custos.ActUserAdmin).Allowed && !custos.Allowed(actor, custos.ActPortfolioManage).Allowed {
+	if !custos.Allowed(actor, custos.ActUserAdmin).Allowed && !custos.Allowed(actor, custos.ActRoleManage).Allowed && !custos.Allowed(actor, custos.ActPortfolioManage).Allowed {
 		return nil, a.denied(ctx, actor, custos.ActUserAdmin, "", custos.DenyRole, custos.Errorf(custos.EForbidden, "无此操作权限", "not allowed"))
 	}
 	if err := f.Validate(); err != nil {

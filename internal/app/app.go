@@ -38,7 +38,8 @@ type Config struct {
 	ExportWorkFactor   int           // scrypt cost (log2 N) of export passwords; 0 is age's default
 	// IDExpiryGrace is how long after its identity document expires a
 	// customer may still open new business (R-A5; PBOC 2007 Art. 19).
-	IDExpiryGrace time.Duration
+	IDExpiryGrace   time.Duration
+	ClosureBackdate int // days a relationship's end date may lie before the day it is closed (R-F1)
 }
 
 // DefaultConfig returns the production defaults.
@@ -55,6 +56,7 @@ func DefaultConfig() Config {
 		RefCacheTTL:        30 * time.Second,
 		ExportKeep:         24 * time.Hour,
 		IDExpiryGrace:      30 * 24 * time.Hour,
+		ClosureBackdate:    custos.DefaultClosureBackdate,
 	}
 }
 

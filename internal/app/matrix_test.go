@@ -45,6 +45,7 @@ func TestServiceMatrix(t *testing.T) {
 			"compliance":   "Y-YY",
 			"auditor":      "----",
 			"custodian":    "----",
+			"secadmin":     "----",
 		}
 		check := func(user, row string) {
 			t.Helper()

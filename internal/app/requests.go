@@ -135,12 +135,16 @@ func (a *App) proposeChange(ctx context.Context, actor custos.Actor, rec *sqlsto
 // it: the request, and for a change the diff with sensitive values masked.
 type RequestView struct {
 	*custos.Request
-	ArchiveNo string               `json:"archive_no,omitempty"`
-	Changes   []custos.FieldChange `json:"changes,omitempty"`
-	Access    *AccessPayload       `json:"access,omitempty"`
-	Paper     *PaperLoanPayload    `json:"paper,omitempty"`
-	CanDecide bool                 `json:"can_decide"`
-	CanCancel bool                 `json:"can_cancel"`
+	ArchiveNo string                  `json:"archive_no,omitempty"`
+	Changes   []custos.FieldChange    `json:"changes,omitempty"`
+	Access    *AccessPayload          `json:"access,omitempty"`
+	Paper     *PaperLoanPayload       `json:"paper,omitempty"`
+	Closure   *ClosurePayload         `json:"closure,omitempty"`
+	Account   *AccountPayload         `json:"account,omitempty"`
+	Rule      *RuleChangePayload      `json:"rule,omitempty"`
+	Policy    *custos.RetentionPolicy `json:"policy,omitempty"`
+	CanDecide bool                    `json:"can_decide"`
+	CanCancel bool                    `json:"can_cancel"`
 }
 
 // mayView says whether an actor may see a request: its requester, anyone
@@ -249,6 +253,9 @@ func (a *App) Request(ctx context.Context, actor custos.Actor, id int64) (*Reque
 			}
 		}
 	}
+	if r.CustomerID == "" && len(r.PayloadCT) > 0 {
+		a.describeSystemPayload(r, v)
+	}
 	ev := a.event(actor, "request.read", r.CustomerID, custos.OutcomeOK, "")
 	ev.Detail = detail(map[string]any{"request": r.ID})
 	if err := a.record(ctx, ev); err != nil {
@@ -289,6 +296,12 @@ func (a *App) describePayload(ctx context.Context, r *sqlstore.RequestRecord, cu
 			return internal("open request", err)
 		}
 		v.Paper = &p
+	case custos.KindClosure:
+		var p ClosurePayload
+		if err := a.openPayload(r, cur.WrappedKey, &p); err != nil {
+			return internal("open request", err)
+		}
+		v.Closure = &p
 	}
 	return nil
 }
@@ -331,6 +344,9 @@ func (a *App) DecideRequest(ctx context.Context, actor custos.Actor, id int64, a
 		if err := r.Decide(actor, rule, approve, comment, now); err != nil {
 			if r.State == custos.RequestExpired {
 				// The deadline passed: record that, and refuse the decision.
+				if werr := a.wipeSecrets(ctx, tx, r); werr != nil {
+					return werr
+				}
 				if uerr := tx.UpdateRequest(ctx, r, nil); uerr != nil {
 					return uerr
 				}
@@ -348,6 +364,10 @@ func (a *App) DecideRequest(ctx context.Context, actor custos.Actor, id int64, a
 				return err
 			}
 			if err := r.MarkApplied(now); err != nil {
+				return err
+			}
+		} else if r.State.Final() {
+			if err := a.wipeSecrets(ctx, tx, r); err != nil {
 				return err
 			}
 		}
@@ -372,6 +392,9 @@ func (a *App) DecideRequest(ctx context.Context, actor custos.Actor, id int64, a
 	}
 	if err != nil {
 		return nil, internal("decide request", err)
+	}
+	if out.State == custos.RequestApplied && out.Kind == custos.KindRuleChange {
+		a.invalidateRef() // the new rule is read by the next request filed
 	}
 	a.notifyDecided(ctx, out)
 	return out, nil
@@ -400,6 +423,9 @@ func (a *App) CancelRequest(ctx context.Context, actor custos.Actor, id int64) e
 		if err := r.Cancel(actor, a.now()); err != nil {
 			refusal = err
 			return nil
+		}
+		if err := a.wipeSecrets(ctx, tx, r); err != nil {
+			return err
 		}
 		if err := tx.UpdateRequest(ctx, r, nil); err != nil {
 			return err
@@ -431,6 +457,9 @@ func (a *App) ExpireRequests(ctx context.Context) (int, error) {
 			}
 			if !r.Expire(a.now()) {
 				continue
+			}
+			if err := a.wipeSecrets(ctx, tx, r); err != nil {
+				return err
 			}
 			if err := tx.UpdateRequest(ctx, r, nil); err != nil {
 				return err
@@ -468,6 +497,14 @@ func (a *App) apply(ctx context.Context, tx *sqlstore.Tx, approver custos.Actor,
 		return a.applyDestruction(ctx, tx, approver, r)
 	case custos.KindPortfolio:
 		return a.applyPortfolio(ctx, tx, approver, r)
+	case custos.KindClosure:
+		return a.applyClosure(ctx, tx, approver, r)
+	case custos.KindPrivilege:
+		return a.applyPrivilege(ctx, tx, approver, r)
+	case custos.KindRuleChange:
+		return a.applyRuleChange(ctx, tx, approver, r)
+	case custos.KindRetentionPolicy:
+		return a.applyRetentionPolicy(ctx, tx, approver, r)
 	}
 	return fmt.Errorf("no way to apply %s", r.Kind)
 }
@@ -746,14 +783,4 @@ func (a *App) ApprovalRules(ctx context.Context) ([]custos.ApprovalRule, error) 
 		}
 	}
 	return out, nil
-}
-
-// PutApprovalRule changes who approves a kind of request (administrators).
-func (a *App) PutApprovalRule(ctx context.Context, actor custos.Actor, r custos.ApprovalRule) error {
-	if err := r.Validate(); err != nil {
-		return err
-	}
-	return a.adminWrite(ctx, actor, custos.ActSettingsAdmin, "approval_rule.put", func(tx *sqlstore.Tx) (string, error) {
-		return string(r.Kind), tx.PutApprovalRule(ctx, r)
-	})
 }

@@ -55,31 +55,11 @@ func (a *App) retentionPolicy(ctx context.Context, tx *sqlstore.Tx) (custos.Rete
 	return p, nil
 }
 
-// SetRetentionPolicy replaces the retention policy. It must keep every
-// record type at least as long as its preset (R-F1).
-func (a *App) SetRetentionPolicy(ctx context.Context, actor custos.Actor, p custos.RetentionPolicy) error {
-	if err := p.Validate(); err != nil {
-		return err
-	}
-	b, _ := json.Marshal(p)
-	return a.adminWrite(ctx, actor, custos.ActRetentionManage, "retention.policy", func(tx *sqlstore.Tx) (string, error) {
-		return p.Preset, tx.SetSetting(ctx, settingRetention, string(b))
-	})
-}
-
 // CloseInput ends a customer relationship.
 type CloseInput struct {
 	RelationshipEnd string `json:"relationship_end"` // YYYY-MM-DD; default today
 	Reason          string `json:"reason"`
 	ArchiveNo       string `json:"archive_no,omitempty"` // names the customer when no id is given
-}
-
-// Closure is a closed relationship as shown.
-type Closure struct {
-	CustomerID      string    `json:"customer_id"`
-	ArchiveNo       string    `json:"archive_no"`
-	RelationshipEnd string    `json:"relationship_end"`
-	ClosedAt        time.Time `json:"closed_at"`
 }
 
 func parseDay(s string) (time.Time, bool) {
@@ -108,40 +88,51 @@ func latestDocExpiry(c *custos.Customer) string {
 	return latest
 }
 
-// CloseRelationship records that the business relationship with a customer
-// ended (R-F1): the end date starts the retention clock, the archive is
-// closed and from then on restricted to storage, legal and audit use
-// (PIPL Art. 47); requests still pending on it are withdrawn.
-func (a *App) CloseRelationship(ctx context.Context, actor custos.Actor, customerID string, in CloseInput) (*Closure, error) {
+// ClosurePayload is the payload of a closure request (sealed under the
+// customer's key: the reason may name personal circumstances).
+type ClosurePayload struct {
+	RelationshipEnd string `json:"relationship_end"`
+	Reason          string `json:"reason"`
+}
+
+var errAlreadyClosed = custos.Errorf(custos.EConflict, "该客户关系已终止", "the relationship has already ended")
+
+// CloseRelationship asks to record that the business relationship with a
+// customer ended (R-F1). The end date starts the retention clock, so it is
+// held to custos.CheckRelationshipEnd (not in the future, at most
+// Config.ClosureBackdate days back, not before the customer's last business
+// activity), and the closure takes effect only when a second person
+// approves the request (applyClosure): the archive is then closed and
+// restricted to storage, legal and audit use (PIPL Art. 47), and requests
+// still pending on it are withdrawn.
+//
+// Errors: EInvalid, ENotFound, EConflict (closed already, or a closure
+// pending), EForbidden.
+func (a *App) CloseRelationship(ctx context.Context, actor custos.Actor, customerID string, in CloseInput) (*custos.Request, error) {
 	if err := a.requireSystem(ctx, actor, custos.ActRetentionManage); err != nil {
 		return nil, err
 	}
 	now := a.now()
-	var v custos.Validation
 	if in.RelationshipEnd == "" {
 		in.RelationshipEnd = now.In(cst).Format(time.DateOnly)
 	}
-	if d, ok := parseDay(in.RelationshipEnd); !ok {
-		v.Addf("relationship_end", custos.CodeInvalidDate)
-	} else if d.After(now) {
-		v.Add("relationship_end", custos.CodeOutOfRange, custos.Message{ZH: "终止日期不能晚于今天", EN: "the end date cannot be in the future"})
-	}
 	in.Reason = strings.TrimSpace(in.Reason)
 	if in.Reason == "" {
-		v.Addf("reason", custos.CodeRequired)
+		return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "reason", Code: custos.CodeRequired, Message: custos.StandardMessage(custos.CodeRequired)}}}).Err()
 	}
-	if err := v.Err(); err != nil {
+	if err := custos.CheckRelationshipEnd(in.RelationshipEnd, time.Time{}, now, a.cfg.ClosureBackdate); err != nil {
 		return nil, err
 	}
+	rd := a.db.Reader()
 	var rec *sqlstore.CustomerRecord
 	var err error
 	if customerID == "" && strings.TrimSpace(in.ArchiveNo) != "" {
-		rec, err = a.db.Reader().CustomerByArchiveNo(ctx, strings.TrimSpace(in.ArchiveNo))
+		rec, err = rd.CustomerByArchiveNo(ctx, strings.TrimSpace(in.ArchiveNo))
 		if err == nil {
 			customerID = rec.ID
 		}
 	} else {
-		rec, err = a.db.Reader().Customer(ctx, customerID)
+		rec, err = rd.Customer(ctx, customerID)
 	}
 	if errors.Is(err, custos.ErrNotFound) || (err == nil && len(rec.WrappedKey) == 0) {
 		return nil, a.denied(ctx, actor, "customer.close", customerID, "not_found", custos.ErrNotFound)
@@ -149,14 +140,7 @@ func (a *App) CloseRelationship(ctx context.Context, actor custos.Actor, custome
 	if err != nil {
 		return nil, internal("load customer", err)
 	}
-	c, err := a.openCustomer(rec)
-	if err != nil {
-		return nil, internal("open customer", err)
-	}
-	reasonCT, err := a.keys.Sealer.Encrypt(rec.ID, rec.WrappedKey, fieldClosureReason, []byte(in.Reason))
-	if err != nil {
-		return nil, internal("seal reason", err)
-	}
+	var out *custos.Request
 	var refusal error
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		refusal = nil
@@ -164,38 +148,104 @@ func (a *App) CloseRelationship(ctx context.Context, actor custos.Actor, custome
 		if err != nil {
 			return err
 		}
-		if cur.Status == custos.StatusClosed {
-			refusal = custos.Errorf(custos.EConflict, "该客户关系已终止", "the relationship has already ended")
-			return nil
-		}
-		if err := tx.SetCustomerState(ctx, cur.ID, custos.StatusClosed, cur.Verification); err != nil {
+		if refusal, err = a.closable(ctx, tx, cur, in.RelationshipEnd, now); refusal != nil || err != nil {
 			return err
 		}
-		if err := tx.InsertClosure(ctx, &sqlstore.ClosureRecord{CustomerID: cur.ID, RelationshipEnd: in.RelationshipEnd,
-			DocExpiry: latestDocExpiry(c), ReasonCT: reasonCT, ClosedBy: actor.UserID, ClosedAt: now}); err != nil {
-			return err
-		}
-		pending, err := tx.Requests(ctx, custos.RequestFilter{CustomerID: cur.ID, State: custos.RequestPending})
+		pending, err := tx.Requests(ctx, custos.RequestFilter{CustomerID: cur.ID, Kind: custos.KindClosure, State: custos.RequestPending})
 		if err != nil {
 			return err
 		}
-		for _, r := range pending {
-			r.Void("customer_closed", now)
-			if err := tx.UpdateRequest(ctx, r, nil); err != nil {
-				return err
-			}
+		if len(pending) > 0 {
+			refusal = custos.Errorf(custos.EConflict, "该客户已有待审批的终止申请", "a closure of this customer is already waiting for approval")
+			return nil
 		}
-		ev := a.event(actor, "customer.close", cur.ID, custos.OutcomeOK, "")
-		ev.Detail = detail(map[string]any{"relationship_end": in.RelationshipEnd, "requests_withdrawn": len(pending)})
-		return a.appendTx(ctx, tx, ev)
+		r, err := a.newRequest(ctx, tx, actor, custos.KindClosure, cur.OrgID, cur.ID, "relationship closure", cur.ArchiveNo+" · "+in.RelationshipEnd)
+		if err != nil {
+			return err
+		}
+		if err := a.insertRequest(ctx, tx, actor, r, cur.WrappedKey, ClosurePayload{RelationshipEnd: in.RelationshipEnd, Reason: in.Reason}); err != nil {
+			return err
+		}
+		out = &r.Request
+		return nil
 	})
 	if refusal != nil {
-		return nil, refusal
+		return nil, a.denied(ctx, actor, "customer.close", customerID, custos.ErrorMessageOf(refusal).EN, refusal)
 	}
 	if err != nil {
 		return nil, internal("close relationship", err)
 	}
-	return &Closure{CustomerID: rec.ID, ArchiveNo: rec.ArchiveNo, RelationshipEnd: in.RelationshipEnd, ClosedAt: now}, nil
+	a.notifyFiled(ctx, out)
+	return out, nil
+}
+
+// closable says why a customer cannot be closed as of end (a refusal), or
+// nothing: it is not closed yet and end lies within the rule of
+// custos.CheckRelationshipEnd, counted from filed, against its last
+// business activity as stored now.
+func (a *App) closable(ctx context.Context, tx *sqlstore.Tx, cur *sqlstore.CustomerRecord, end string, filed time.Time) (error, error) {
+	if cur.Status == custos.StatusClosed {
+		return errAlreadyClosed, nil
+	}
+	last, err := tx.LastActivity(ctx, cur.ID)
+	if err != nil {
+		return nil, err
+	}
+	return custos.CheckRelationshipEnd(end, last, filed, a.cfg.ClosureBackdate), nil
+}
+
+// applyClosure closes the relationship of an approved closure request; the
+// end date is checked once more against the activity recorded meanwhile.
+func (a *App) applyClosure(ctx context.Context, tx *sqlstore.Tx, approver custos.Actor, r *sqlstore.RequestRecord) error {
+	cur, err := tx.Customer(ctx, r.CustomerID)
+	if err != nil {
+		return err
+	}
+	var p ClosurePayload
+	if err := a.openPayload(r, cur.WrappedKey, &p); err != nil {
+		return err
+	}
+	refusal, err := a.closable(ctx, tx, cur, p.RelationshipEnd, r.RequestedAt)
+	if err != nil {
+		return err
+	}
+	if refusal != nil {
+		return refusal
+	}
+	c, err := a.openCustomer(cur)
+	if err != nil {
+		return err
+	}
+	reasonCT, err := a.keys.Sealer.Encrypt(cur.ID, cur.WrappedKey, fieldClosureReason, []byte(p.Reason))
+	if err != nil {
+		return err
+	}
+	now := a.now()
+	if err := tx.SetCustomerState(ctx, cur.ID, custos.StatusClosed, cur.Verification); err != nil {
+		return err
+	}
+	if err := tx.InsertClosure(ctx, &sqlstore.ClosureRecord{CustomerID: cur.ID, RelationshipEnd: p.RelationshipEnd,
+		DocExpiry: latestDocExpiry(c), ReasonCT: reasonCT, ClosedBy: r.RequestedBy, ClosedAt: now}); err != nil {
+		return err
+	}
+	pending, err := tx.Requests(ctx, custos.RequestFilter{CustomerID: cur.ID, State: custos.RequestPending})
+	if err != nil {
+		return err
+	}
+	withdrawn := 0
+	for _, x := range pending {
+		if x.ID == r.ID {
+			continue // the closure itself, approved in this transaction
+		}
+		withdrawn++
+		x.Void("customer_closed", now)
+		if err := tx.UpdateRequest(ctx, x, nil); err != nil {
+			return err
+		}
+	}
+	ev := a.event(approver, "customer.close", cur.ID, custos.OutcomeOK, "")
+	ev.Detail = detail(map[string]any{"relationship_end": p.RelationshipEnd, "requests_withdrawn": withdrawn, "request": r.ID, "requested_by": r.RequestedBy})
+	return a.appendTx(ctx, tx, ev)
 }
 
 // HoldInput places a legal hold.

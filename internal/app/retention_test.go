@@ -43,10 +43,16 @@ func addUser(t testing.TB, f *apptest.Fixture, name string, role custos.Role, or
 	f.Users[name] = u
 }
 
+// closeCustomer closes a relationship the way it is done: compliance files
+// the closure and the general manager approves it.
 func closeCustomer(t *testing.T, f *apptest.Fixture, c *custos.Customer, end string) {
 	t.Helper()
-	if _, err := f.App.CloseRelationship(ctx, f.Actor("compliance"), c.ID, app.CloseInput{RelationshipEnd: end, Reason: "客户销户"}); err != nil {
+	req, err := f.App.CloseRelationship(ctx, f.Actor("compliance"), c.ID, app.CloseInput{RelationshipEnd: end, Reason: "客户销户"})
+	if err != nil {
 		t.Fatal(err)
+	}
+	if r, err := f.App.DecideRequest(ctx, f.Actor("gm"), req.ID, true, "同意"); err != nil || r.State != custos.RequestApplied {
+		t.Fatalf("approve the closure: %v %+v", err, r)
 	}
 }
 
@@ -60,16 +66,28 @@ func TestRetentionPolicySetting_RF1(t *testing.T) {
 		short := custos.RetentionPresets[custos.PresetAML2024]
 		short.Rules = append([]custos.RetentionRule(nil), short.Rules...)
 		short.Rules[2].Years = 5
-		if err := f.App.SetRetentionPolicy(ctx, f.Actor("compliance"), short); custos.ErrorCodeOf(err) != custos.EInvalid {
+		if _, err := f.App.SetRetentionPolicy(ctx, f.Actor("secadmin"), short); custos.ErrorCodeOf(err) != custos.EInvalid {
 			t.Fatalf("a period below the preset was accepted: %v", err)
 		}
 		pboc := custos.RetentionPresets[custos.PresetPBOC2007]
 		pboc.Rules = append([]custos.RetentionRule(nil), pboc.Rules...)
 		pboc.Rules[2].Years = 7
-		if err := f.App.SetRetentionPolicy(ctx, f.Actor("am_bj01"), pboc); custos.ErrorCodeOf(err) != custos.EForbidden {
-			t.Fatalf("an account manager set the policy: %v", err)
+		for _, who := range []string{"am_bj01", "admin"} {
+			if _, err := f.App.SetRetentionPolicy(ctx, f.Actor(who), pboc); custos.ErrorCodeOf(err) != custos.EForbidden {
+				t.Fatalf("%s set the policy: %v", who, err)
+			}
 		}
-		if err := f.App.SetRetentionPolicy(ctx, f.Actor("compliance"), pboc); err != nil {
+		req, err := f.App.SetRetentionPolicy(ctx, f.Actor("secadmin"), pboc)
+		if err != nil || req.State != custos.RequestPending {
+			t.Fatalf("policy change: %v %+v", err, req)
+		}
+		if p, _ := f.App.RetentionPolicy(ctx, f.Actor("compliance")); p.Preset != custos.PresetAML2024 {
+			t.Fatalf("the policy changed before approval: %+v", p)
+		}
+		if _, err := f.App.DecideRequest(ctx, f.Actor("secadmin"), req.ID, true, "同意"); !errors.Is(err, custos.ErrSelfApproval) {
+			t.Fatalf("the requester approved their own policy change: %v", err)
+		}
+		if _, err := f.App.DecideRequest(ctx, f.Actor("compliance"), req.ID, true, "同意"); err != nil {
 			t.Fatal(err)
 		}
 		got, err := f.App.RetentionPolicy(ctx, f.Actor("auditor"))
@@ -91,7 +109,7 @@ func TestClosedCustomerIsRestricted_RF1(t *testing.T) {
 		if _, err := f.App.CloseRelationship(ctx, f.Actor("compliance"), c.ID, app.CloseInput{RelationshipEnd: "2099-01-01", Reason: "x"}); custos.ErrorCodeOf(err) != custos.EInvalid {
 			t.Fatalf("a future end date was accepted: %v", err)
 		}
-		closeCustomer(t, f, c, apptest.Day(-26))
+		closeCustomer(t, f, c, apptest.Day(0))
 		if _, err := f.App.CloseRelationship(ctx, f.Actor("compliance"), c.ID, app.CloseInput{Reason: "again"}); custos.ErrorCodeOf(err) != custos.EConflict {
 			t.Fatalf("closed twice: %v", err)
 		}
@@ -197,8 +215,8 @@ func TestDestructionEndToEnd_RF2_RF3_RF4(t *testing.T) {
 			KeysDir: f.Keys.Dir, CheckpointEvery: f.App.Config().CheckpointEvery, Clock: f.Clock}); err != nil {
 			t.Fatal(err)
 		}
-		closeCustomer(t, f, gone, apptest.Day(-2))
-		closeCustomer(t, f, kept, apptest.Day(-2))
+		closeCustomer(t, f, gone, apptest.Day(0))
+		closeCustomer(t, f, kept, apptest.Day(0))
 		if _, err := f.App.PlaceHold(ctx, f.Actor("compliance"), app.HoldInput{CustomerID: kept.ID, CaseRef: "公安协查 2026-77", Reason: "协查"}); err != nil {
 			t.Fatal(err)
 		}
@@ -439,7 +457,7 @@ func TestIDExpiryScan_RF4(t *testing.T) {
 		closed := apptest.Person("已销户证件到期")
 		closed.IDExpiry = apptest.Day(215)
 		cc := f.Create(t, "am_bj01", closed)
-		closeCustomer(t, f, cc, apptest.Day(-7))
+		closeCustomer(t, f, cc, apptest.Day(0))
 		if n, err := f.App.IDExpiryScan(ctx); err != nil || n != 0 {
 			t.Fatalf("before expiry: %d %v", n, err)
 		}
@@ -465,8 +483,9 @@ func TestHoldAfterApprovalIsKept_RF2(t *testing.T) {
 		f := apptest.New(t, db)
 		addUser(t, f, "compliance2", custos.RoleCompliance, "HQ")
 		a, b := f.Create(t, "am_bj01", apptest.Person("批后保全甲")), f.Create(t, "am_bj01", apptest.Person("批后保全乙"))
-		closeCustomer(t, f, a, "2010-01-01")
-		closeCustomer(t, f, b, "2010-01-01")
+		closeCustomer(t, f, a, apptest.Day(0))
+		closeCustomer(t, f, b, apptest.Day(0))
+		f.Clock.Advance(11 * 365 * 24 * time.Hour) // past the AML 2024 period
 		batch, req, err := f.App.CreateDestructionBatch(ctx, f.Actor("compliance"), "到期销毁")
 		if err != nil || len(batch.Items) != 2 {
 			t.Fatalf("batch: %v %+v", err, batch)

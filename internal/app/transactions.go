@@ -78,7 +78,7 @@ func (a *App) TxnPolicy(ctx context.Context) (custos.TxnPolicy, error) {
 }
 
 // SetTxnPolicy changes the large-value and real-name thresholds (R-E4, R-E6);
-// administrators only, audited.
+// the security administrator only (a security policy, 三员分立), audited.
 func (a *App) SetTxnPolicy(ctx context.Context, actor custos.Actor, p custos.TxnPolicy) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -87,7 +87,7 @@ func (a *App) SetTxnPolicy(ctx context.Context, actor custos.Actor, p custos.Txn
 	if err != nil {
 		return internal("encode transaction policy", err)
 	}
-	return a.adminWrite(ctx, actor, custos.ActSettingsAdmin, "setting.txn_policy", func(tx *sqlstore.Tx) (string, error) {
+	return a.adminWrite(ctx, actor, custos.ActPolicyManage, "setting.txn_policy", func(tx *sqlstore.Tx) (string, error) {
 		return settingTxnPolicy, tx.SetSetting(ctx, settingTxnPolicy, string(b))
 	})
 }

@@ -91,6 +91,7 @@ var users = []struct {
 	{"compliance", "郑晓明", custos.RoleCompliance, "HQCO"},
 	{"auditor", "黄磊", custos.RoleAuditor, "HQ"},
 	{"custodian", "赵丽", custos.RoleCustodian, "HQ"},
+	{"secadmin", "钱安", custos.RoleSecurityAdmin, "HQ"},
 }
 
 // Custom fields per category (R-A7).
@@ -139,7 +140,7 @@ func Seed(ctx context.Context, a *app.App, out io.Writer) (*Result, error) {
 
 	res := &Result{}
 	for _, u := range users {
-		if _, err := a.CreateUser(ctx, sys, app.NewUser{Username: u.username, DisplayName: u.name, Org: u.org, Role: u.role, Password: Password}); err != nil {
+		if _, _, err := a.CreateUser(ctx, sys, app.NewUser{Username: u.username, DisplayName: u.name, Org: u.org, Role: u.role, Password: Password}); err != nil {
 			return nil, fmt.Errorf("demo: create user %s: %w", u.username, err)
 		}
 		res.Users = append(res.Users, DemoUser{Username: u.username, Name: u.name, Role: u.role, Org: u.org, Password: Password})

@@ -64,11 +64,44 @@ func (api *API) createUser(w http.ResponseWriter, r *http.Request, a custos.Acto
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	u, err := api.app.CreateUser(r.Context(), a, req)
+	u, pending, err := api.app.CreateUser(r.Context(), a, req)
 	if err != nil {
 		return err
 	}
+	if pending != nil { // a privileged account waits for a second person's approval
+		httpx.WriteJSON(w, http.StatusAccepted, requestOut(pending))
+		return nil
+	}
 	httpx.WriteJSON(w, http.StatusCreated, u)
+	return nil
+}
+
+// roleBody asks to change a user's role.
+type roleBody struct {
+	Role   custos.Role `json:"role"`
+	Reason string      `json:"reason"`
+}
+
+// setUserRole changes a role at once (200 with the user), or files the
+// request that raises an account to a privileged role (202).
+func (api *API) setUserRole(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
+	id, err := pathInt(r, "uid")
+	if err != nil {
+		return err
+	}
+	var b roleBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	u, pending, err := api.app.SetUserRole(r.Context(), a, id, b.Role, b.Reason)
+	if err != nil {
+		return err
+	}
+	if pending != nil {
+		httpx.WriteJSON(w, http.StatusAccepted, requestOut(pending))
+		return nil
+	}
+	httpx.WriteJSON(w, http.StatusOK, u)
 	return nil
 }
 

@@ -124,6 +124,7 @@ func coreRoutes() []Route {
 		{Method: "GET", Pattern: "/api/v1/users", handler: (*API).listUsers},
 		{Method: "POST", Pattern: "/api/v1/users", handler: (*API).createUser},
 		{Method: "POST", Pattern: "/api/v1/users/{uid}/disable", handler: (*API).disableUser},
+		{Method: "PUT", Pattern: "/api/v1/users/{uid}/role", handler: (*API).setUserRole},
 		{Method: "POST", Pattern: "/api/v1/users/{uid}/enable", handler: (*API).enableUser},
 		{Method: "GET", Pattern: "/api/v1/portfolio", handler: (*API).listPortfolio},
 		{Method: "POST", Pattern: "/api/v1/portfolio", handler: (*API).addPortfolio},

@@ -475,6 +475,38 @@ func walkCustomers(t *testing.T, f *apptest.Fixture, c *client) {
 	}
 	var nu custos.User
 	r.json(t, &nu)
+	// Separation of duties: a privileged account waits for a second
+	// authorised person; the administrator can neither approve it nor
+	// reach customers, grants, portfolios or the audit trail.
+	var pend custos.Request
+	c.do("admin", "POST", "/api/v1/users", "", map[string]any{"username": "new_gm", "role": "general_manager", "org": "HQ", "password": "Known-Passw0rd-2026"}).
+		expect(t, 202, "a general manager, filed").json(t, &pend)
+	if pend.Kind != custos.KindPrivilege || pend.State != custos.RequestPending {
+		t.Fatalf("privileged account request: %+v", pend)
+	}
+	c.do("admin", "GET", "/api/v1/users?role=general_manager", "", nil).expect(t, 200, "users")
+	if _, _, err := f.App.UserByName(context.Background(), "new_gm"); err == nil {
+		t.Fatal("the general manager exists before approval")
+	}
+	c.do("admin", "POST", reqPath(pend.ID, "approve"), "", nil).expect(t, 403, "the requester approves the account")
+	c.do("secadmin", "POST", reqPath(pend.ID, "approve"), "", nil).expect(t, 200, "the security administrator approves")
+	if u, _, err := f.App.UserByName(context.Background(), "new_gm"); err != nil || u.Role != custos.RoleGeneralManager {
+		t.Fatalf("the approved general manager: %v %+v", err, u)
+	}
+	var none struct{ Total int }
+	c.do("admin", "GET", "/api/v1/customers", "service", nil).expect(t, 200, "an administrator's search").json(t, &none)
+	if none.Total != 0 {
+		t.Fatalf("the administrator finds %d customers", none.Total)
+	}
+	c.do("admin", "POST", "/api/v1/grants", "", map[string]any{"username": "custodian", "customer_id": "0190f0f0-0000-7000-8000-000000000000", "purpose": "audit", "reason": "x", "duration": "1h"}).
+		expect(t, 403, "the administrator grants access")
+	c.do("admin", "POST", "/api/v1/portfolio", "", map[string]any{"user_id": nu.ID, "building": "阳光花园/3栋"}).expect(t, 403, "the administrator assigns a portfolio")
+	c.do("admin", "GET", "/api/v1/audit/events", "", nil).expect(t, 403, "the administrator reads the audit trail")
+	c.do("admin", "PUT", fmt.Sprintf("/api/v1/users/%d/role", nu.ID), "", map[string]any{"role": "manager", "reason": "x"}).expect(t, 403, "the administrator changes a role")
+	var raised custos.Request
+	c.do("secadmin", "PUT", fmt.Sprintf("/api/v1/users/%d/role", nu.ID), "", map[string]any{"role": "compliance", "reason": "调岗"}).expect(t, 202, "a raise, filed").json(t, &raised)
+	c.do("secadmin", "PUT", fmt.Sprintf("/api/v1/users/%d/role", nu.ID), "", map[string]any{"role": "butler", "reason": "调岗"}).expect(t, 200, "a plain role change")
+	c.do("secadmin", "PUT", fmt.Sprintf("/api/v1/users/%d/role", nu.ID), "", map[string]any{"role": "emperor", "reason": "x"}).expect(t, 422, "an unknown role")
 	c.do("admin", "GET", "/api/v1/users?role=account_manager", "", nil)
 	if r = c.do("admin", "POST", fmt.Sprintf("/api/v1/users/%d/disable", nu.ID), "", nil); r.status != 204 {
 		t.Fatalf("disable: %d", r.status)

@@ -45,10 +45,11 @@ func (api *API) putRetentionPolicy(w http.ResponseWriter, r *http.Request, a cus
 	if err := decode(r, &p); err != nil {
 		return err
 	}
-	if err := api.app.SetRetentionPolicy(r.Context(), a, p); err != nil {
+	req, err := api.app.SetRetentionPolicy(r.Context(), a, p)
+	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, p)
+	httpx.WriteJSON(w, http.StatusAccepted, requestOut(req)) // in force once a second person approves
 	return nil
 }
 
@@ -67,11 +68,11 @@ func (api *API) closeRelationship(w http.ResponseWriter, r *http.Request, a cust
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	c, err := api.app.CloseRelationship(r.Context(), a, r.PathValue("id"), in)
+	req, err := api.app.CloseRelationship(r.Context(), a, r.PathValue("id"), in)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, c)
+	httpx.WriteJSON(w, http.StatusAccepted, requestOut(req)) // closed once a second person approves
 	return nil
 }
 

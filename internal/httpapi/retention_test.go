@@ -47,24 +47,46 @@ func walkRetention(t *testing.T, f *apptest.Fixture, c *client) {
 	c.do("am_bj01", "GET", "/api/v1/retention/policy", "", nil).expect(t, 403, "an account manager reads the policy")
 	short := custos.RetentionPolicy{Preset: custos.PresetAML2024, Rules: append([]custos.RetentionRule(nil), p.Rules...)}
 	short.Rules[0].Years = 3
-	c.do("compliance", "PUT", "/api/v1/retention/policy", "", short).expect(t, 422, "a period below the preset")
+	c.do("secadmin", "PUT", "/api/v1/retention/policy", "", short).expect(t, 422, "a period below the preset")
 	pboc := custos.RetentionPresets[custos.PresetPBOC2007]
-	c.do("compliance", "PUT", "/api/v1/retention/policy", "", pboc).expect(t, 200, "the PBOC 2007 preset")
+	c.do("compliance", "PUT", "/api/v1/retention/policy", "", pboc).expect(t, 403, "compliance sets the policy alone")
+	c.do("admin", "PUT", "/api/v1/retention/policy", "", pboc).expect(t, 403, "the administrator sets the policy")
+	// The security administrator files the change; a second person approves it.
+	var preq custos.Request
+	c.do("secadmin", "PUT", "/api/v1/retention/policy", "", pboc).expect(t, 202, "the PBOC 2007 preset, filed").json(t, &preq)
+	if preq.Kind != custos.KindRetentionPolicy || preq.State != custos.RequestPending {
+		t.Fatalf("policy request: %+v", preq)
+	}
+	c.do("secadmin", "POST", reqPath(preq.ID, "approve"), "", nil).expect(t, 403, "the requester approves the policy")
+	c.do("compliance", "POST", reqPath(preq.ID, "approve"), "", nil).expect(t, 200, "approve the policy")
+	c.do("compliance", "GET", "/api/v1/retention/policy", "", nil).expect(t, 200, "the policy").json(t, &p)
+	if p.Preset != custos.PresetPBOC2007 {
+		t.Fatalf("policy after approval: %+v", p)
+	}
 
 	// Closing relationships; a hold on one of them (R-F1, R-F2).
 	gone, held := f.Create(t, "am_bj01", apptest.Person("接口销毁")), f.Create(t, "am_bj01", apptest.Person("接口保全"))
 	onboardForTxn(t, f, gone, "am_bj01")
-	close := map[string]any{"relationship_end": apptest.Day(-7), "reason": "客户销户"}
+	close := map[string]any{"relationship_end": apptest.Day(0), "reason": "客户销户"}
 	c.do("am_bj01", "POST", "/api/v1/customers/"+gone.ID+"/close", "", close).expect(t, 403, "an account manager closes")
 	c.do("compliance", "POST", "/api/v1/customers/0190f0f0-0000-7000-8000-000000000000/close", "", close).expect(t, 404, "closing a missing customer")
 	c.do("compliance", "POST", "/api/v1/customers/"+gone.ID+"/close", "", map[string]any{"relationship_end": "20261120", "reason": "x"}).expect(t, 422, "a bad date")
-	var cl app.Closure
-	c.do("compliance", "POST", "/api/v1/customers/"+gone.ID+"/close", "", close).expect(t, 200, "close").json(t, &cl)
-	if cl.RelationshipEnd != apptest.Day(-7) || cl.ArchiveNo != gone.ArchiveNo {
+	// Backdated (its data would fall due at once), before the last business
+	// activity (today's onboarding), or in the future: refused.
+	for _, end := range []string{"2010-01-01", apptest.Day(-3), apptest.Day(1)} {
+		c.do("compliance", "POST", "/api/v1/customers/"+gone.ID+"/close", "", map[string]any{"relationship_end": end, "reason": "x"}).expect(t, 422, "end date "+end)
+	}
+	var cl custos.Request
+	c.do("compliance", "POST", "/api/v1/customers/"+gone.ID+"/close", "", close).expect(t, 202, "close, filed").json(t, &cl)
+	if cl.Kind != custos.KindClosure || cl.State != custos.RequestPending || cl.CustomerID != gone.ID {
 		t.Fatalf("closure: %+v", cl)
 	}
+	c.do("mgr_bj", "GET", "/api/v1/customers/"+gone.ID, "service", nil).expect(t, 200, "a service read before approval")
+	c.do("compliance", "POST", reqPath(cl.ID, "approve"), "", nil).expect(t, 403, "the requester approves the closure")
+	c.do("gm", "POST", reqPath(cl.ID, "approve"), "", nil).expect(t, 200, "approve the closure")
 	c.do("compliance", "POST", "/api/v1/customers/"+gone.ID+"/close", "", close).expect(t, 409, "closing twice")
-	c.do("compliance", "POST", "/api/v1/customers/"+held.ID+"/close", "", close).expect(t, 200, "close the other")
+	c.do("compliance", "POST", "/api/v1/customers/"+held.ID+"/close", "", close).expect(t, 202, "close the other").json(t, &cl)
+	c.do("mgr_bj", "POST", reqPath(cl.ID, "approve"), "", nil).expect(t, 200, "approve the other closure")
 	c.do("mgr_bj", "GET", "/api/v1/customers/"+gone.ID, "service", nil).expect(t, 404, "a service read of a closed customer")
 	c.do("mgr_bj", "GET", "/api/v1/customers/"+gone.ID, "legal", nil).expect(t, 200, "a legal read of a closed customer")
 

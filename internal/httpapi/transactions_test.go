@@ -281,9 +281,9 @@ func walkTransactions(t *testing.T, f *apptest.Fixture, c *client) {
 	}
 	newPol := map[string]any{"large_value": map[string]any{"CNY": "300", "*": "1000"}, "real_name_amount": map[string]any{"*": "50000"}, "real_name_within": "720h"}
 	c.do("am_bj01", "PUT", "/api/v1/settings/transaction-policy", "", newPol).expect(t, 403, "an account manager changes the policy")
-	c.do("admin", "PUT", "/api/v1/settings/transaction-policy", "", map[string]any{"large_value": map[string]any{"CNY": "300"},
+	c.do("secadmin", "PUT", "/api/v1/settings/transaction-policy", "", map[string]any{"large_value": map[string]any{"CNY": "300"},
 		"real_name_amount": map[string]any{"*": "0"}, "real_name_within": "1h"}).expect(t, 422, "a bad policy")
-	c.do("admin", "PUT", "/api/v1/settings/transaction-policy", "", newPol).expect(t, 200, "policy change")
+	c.do("secadmin", "PUT", "/api/v1/settings/transaction-policy", "", newPol).expect(t, 200, "policy change")
 	if p = search("am_bj01", "customer_id="+c1.ID); p.Withheld < 2 {
 		t.Fatalf("after lowering the threshold to 300 CNY, B7 is withheld too: %s withheld %d", p.refs(), p.Withheld)
 	}

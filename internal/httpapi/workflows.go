@@ -166,9 +166,10 @@ func (api *API) putApprovalRule(w http.ResponseWriter, r *http.Request, a custos
 		return invalid("kind", custos.CodeNotAllowed, custos.Message{ZH: "与路径中的申请类型不一致", EN: "differs from the kind in the path"})
 	}
 	rule.Kind = kind
-	if err := api.app.PutApprovalRule(r.Context(), a, rule); err != nil {
+	req, err := api.app.PutApprovalRule(r.Context(), a, rule)
+	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, rule)
+	httpx.WriteJSON(w, http.StatusAccepted, requestOut(req)) // in force once a second person approves
 	return nil
 }

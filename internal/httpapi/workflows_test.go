@@ -254,7 +254,8 @@ func walkMakerChecker(t *testing.T, f *apptest.Fixture, c *client) {
 	c.do("am_bj01", "GET", "/api/v1/requests?kind=loan", "", nil).expect(t, 422, "an unknown kind")
 	c.do("am_bj01", "GET", "/api/v1/requests?state=done", "", nil).expect(t, 422, "an unknown state")
 
-	// Approval rules: everyone reads them, administrators change them.
+	// Approval rules: everyone reads them; the security administrator asks
+	// to change them and a second person approves (三员分立).
 	var rules struct{ Rules []custos.ApprovalRule }
 	c.do("am_bj01", "GET", "/api/v1/approval-rules", "", nil).expect(t, 200, "rules").json(t, &rules)
 	if len(rules.Rules) != len(custos.DefaultApprovalRules) { // portfolio assignments have no rule until one is set
@@ -262,17 +263,36 @@ func walkMakerChecker(t *testing.T, f *apptest.Fixture, c *client) {
 	}
 	rule := map[string]any{"roles": []string{"manager", "general_manager"}, "scope": "unit", "required": 2, "ttl": "168h"}
 	c.do("am_bj01", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 403, "a non-admin changes a rule")
-	var put custos.ApprovalRule
-	c.do("admin", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 200, "change a rule").json(t, &put)
-	if put.Kind != custos.KindChange || put.Required != 2 || time.Duration(put.TTL) != 168*time.Hour {
-		t.Fatalf("stored rule: %+v", put)
+	c.do("admin", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 403, "the administrator changes a rule")
+	var put custos.Request
+	c.do("secadmin", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 202, "change a rule, filed").json(t, &put)
+	if put.Kind != custos.KindRuleChange || put.State != custos.RequestPending {
+		t.Fatalf("rule request: %+v", put)
+	}
+	var rview app.RequestView
+	c.do("gm", "GET", reqPath(put.ID, ""), "", nil).expect(t, 200, "the rule request").json(t, &rview)
+	if rview.Rule == nil || rview.Rule.Rule.Required != 2 || rview.Rule.Was == nil || rview.Rule.Was.Required != 1 || !rview.CanDecide {
+		t.Fatalf("rule request view: %+v", rview)
+	}
+	c.do("secadmin", "POST", reqPath(put.ID, "approve"), "", nil).expect(t, 403, "the requester approves the rule")
+	c.do("gm", "POST", reqPath(put.ID, "approve"), "", nil).expect(t, 200, "approve the rule")
+	c.do("am_bj01", "GET", "/api/v1/approval-rules", "", nil).expect(t, 200, "rules").json(t, &rules)
+	for _, x := range rules.Rules {
+		if x.Kind == custos.KindChange && (x.Required != 2 || time.Duration(x.TTL) != 168*time.Hour) {
+			t.Fatalf("stored rule: %+v", x)
+		}
 	}
 	rule["kind"] = "access"
-	c.do("admin", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 422, "kind differs from the path")
+	c.do("secadmin", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 422, "kind differs from the path")
 	delete(rule, "kind")
-	c.do("admin", "PUT", "/api/v1/approval-rules/teleport", "", rule).expect(t, 422, "an unknown kind")
+	c.do("secadmin", "PUT", "/api/v1/approval-rules/teleport", "", rule).expect(t, 422, "an unknown kind")
 	rule["required"] = 0
-	c.do("admin", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 422, "no approvers")
+	c.do("secadmin", "PUT", "/api/v1/approval-rules/customer_change", "", rule).expect(t, 422, "no approvers")
+	// Below the floors: destruction by one approver; account managers approving changes.
+	c.do("secadmin", "PUT", "/api/v1/approval-rules/destruction", "", map[string]any{"roles": []string{"compliance"}, "scope": "any", "required": 1, "ttl": "720h"}).
+		expect(t, 422, "a destruction rule lowered to one approver")
+	c.do("secadmin", "PUT", "/api/v1/approval-rules/customer_change", "", map[string]any{"roles": []string{"account_manager"}, "scope": "unit", "required": 1, "ttl": "168h"}).
+		expect(t, 422, "account managers approving account managers' changes")
 
 	// Dual control now: one approval leaves the next change approved-pending.
 	r = c.do("am_bj01", "PATCH", path, "", map[string]any{"employer": "丙公司", "reason": "三"}).expect(t, 202, "change under dual control")

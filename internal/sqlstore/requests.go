@@ -41,7 +41,7 @@ func (tx *Tx) ApprovalRules(ctx context.Context) (map[custos.RequestKind]custos.
 				r.Roles = append(r.Roles, custos.Role(s))
 			}
 		}
-		out[r.Kind] = r
+		out[r.Kind] = r.Floored() // a rule edited below its floor in the database is still held to it
 	}
 	return out, rows.Err()
 }

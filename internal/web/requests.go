@@ -56,6 +56,9 @@ func outcomeLabel(p *page, o string) string {
 // (shown by their labels), an access request its archive, purpose and
 // duration, a paper loan its archive, file and due date (in Chinese).
 func summaryText(p *page, r *custos.Request) string {
+	if s, ok := governanceSummary(p, r); ok {
+		return s
+	}
 	switch r.Kind {
 	case custos.KindChange:
 		no, fields, ok := strings.Cut(r.Summary, ": ")
@@ -89,6 +92,9 @@ func summaryText(p *page, r *custos.Request) string {
 func reasonText(p *page, r *custos.Request) string {
 	if r.Kind == custos.KindOnboarding && r.Reason == "new archive" {
 		return p.T("request.reason_new_archive")
+	}
+	if k, ok := governanceReasons[r.Reason]; ok && r.Kind != custos.KindChange && r.Kind != custos.KindCorrection {
+		return p.T(k)
 	}
 	return r.Reason
 }
@@ -214,6 +220,10 @@ type requestData struct {
 	Changes                      []changeRow
 	Access                       *accessView
 	Paper                        *paperLoanView
+	Closure                      *closureView
+	Account                      *accountView
+	Rule                         *ruleView
+	Policy                       *policyView
 	Decisions                    []decisionRow
 	CanDecide, CanCancel, Own    bool
 	Pending                      bool
@@ -268,6 +278,17 @@ func (s *server) renderRequest(w http.ResponseWriter, r *http.Request, p *page, 
 			d.Paper.FileLink = paperLink(pl.FileID)
 		}
 	}
+	s.governanceViews(p, v, &d, func(id int64) string {
+		orgs, err := s.app.Orgs(ctx)
+		if err == nil {
+			for _, o := range orgs {
+				if o.ID == id {
+					return p.L(o.Name, o.NameEN)
+				}
+			}
+		}
+		return fmt.Sprint(id)
+	})
 	for _, x := range v.Decisions {
 		dr := decisionRow{By: names.WithRole(x.By, x.Role), Comment: x.Comment, At: localTime(x.At), Approve: x.Approve, Verdict: p.T("request.rejected_by")}
 		if x.Approve {

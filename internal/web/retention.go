@@ -18,6 +18,7 @@ import (
 func (s *server) retentionRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /retention", s.authed(s.retentionPage))
 	mux.Handle("POST /retention/holds", s.authed(s.placeHold))
+	mux.Handle("POST /retention/closures", s.authed(s.closeRelationship))
 	mux.Handle("POST /retention/holds/{hid}/release", s.authed(s.releaseHold))
 	mux.Handle("POST /retention/batches", s.authed(s.createBatch))
 	mux.Handle("POST /retention/batches/{bid}/execute", s.authed(s.executeBatch))
@@ -52,6 +53,8 @@ type retentionData struct {
 	HoldForm       holdForm
 	CanDestroy     bool
 	CanHold        bool
+	CanClose       bool
+	CloseForm      closeForm
 	BatchReason    string
 	BatchErrors    map[string]string
 	ExecuteBatchID int64
@@ -64,7 +67,8 @@ func (s *server) retentionPage(w http.ResponseWriter, r *http.Request, p *page) 
 func (s *server) renderRetention(w http.ResponseWriter, r *http.Request, p *page, d retentionData, status int) {
 	ctx := r.Context()
 	d.CanDestroy, d.CanHold = p.Can(string(custos.ActDestructionManage)), p.Can(string(custos.ActHoldManage))
-	if !d.CanDestroy && !d.CanHold {
+	d.CanClose = p.Can(string(custos.ActRetentionManage))
+	if !d.CanDestroy && !d.CanHold && !d.CanClose {
 		s.notFound(w, p)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
@@ -30,10 +31,15 @@ func TestRetentionPages_RF2_RF3(t *testing.T) {
 		e.f.Users["compliance2"] = u
 		gone, held := e.f.Create(t, "am_bj01", apptest.Person("页面销毁")), e.f.Create(t, "am_bj01", apptest.Person("页面保全"))
 		for _, c := range []*custos.Customer{gone, held} {
-			if _, err := e.f.App.CloseRelationship(ctx, e.f.Actor("compliance"), c.ID, app.CloseInput{RelationshipEnd: "2010-01-01", Reason: "销户"}); err != nil {
+			req, err := e.f.App.CloseRelationship(ctx, e.f.Actor("compliance"), c.ID, app.CloseInput{RelationshipEnd: apptest.Day(0), Reason: "销户"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.f.App.DecideRequest(ctx, e.f.Actor("gm"), req.ID, true, "同意"); err != nil {
 				t.Fatal(err)
 			}
 		}
+		e.f.Clock.Advance(11 * 365 * 24 * time.Hour) // past the AML 2024 period
 
 		e.login("am_bj01")
 		e.purpose("service")

@@ -548,7 +548,8 @@ func TestNavigationByRole(t *testing.T) {
 		{"mgr_bj", []string{`href="/inbox"`, `href="/paper"`, `href="/handovers"`}, []string{`href="/audit"`}},
 		{"gm", []string{`href="/inbox"`, `href="/paper"`, `href="/handovers"`}, nil},
 		{"custodian", []string{`href="/paper"`}, []string{`href="/inbox"`, `href="/handovers"`}},
-		{"admin", []string{`href="/handovers"`}, []string{`href="/inbox"`, `href="/paper"`}},
+		{"admin", nil, []string{`href="/inbox"`, `href="/paper"`, `href="/handovers"`, `href="/audit"`}}, // 三员分立: nothing that reaches customers
+		{"secadmin", []string{`href="/inbox"`}, []string{`href="/paper"`, `href="/handovers"`, `href="/audit"`}},
 		{"auditor", []string{"全部申请", `href="/audit"`}, []string{`href="/inbox"`, `href="/paper"`, "我的申请"}},
 		{"inspector_bj", []string{"我的申请"}, []string{`href="/inbox"`, `href="/paper"`, `href="/handovers"`}},
 	} {

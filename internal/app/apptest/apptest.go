@@ -99,6 +99,7 @@ var People = []struct {
 	{"compliance", custos.RoleCompliance, "HQ"},
 	{"auditor", custos.RoleAuditor, "HQ"},
 	{"custodian", custos.RoleCustodian, "HQ"},
+	{"secadmin", custos.RoleSecurityAdmin, "HQ"},
 }
 
 // New builds a fixture on db with a fake clock.
