@@ -54,11 +54,11 @@ func TestRetentionCLI_RF1_RF2_RF3(t *testing.T) {
 		c.must("", "migrate")
 		for _, u := range [][3]string{{"li.na", "account_manager", ""}, {"wang.gm", "general_manager", "HQ"}, {"comp1", "compliance", "HQ"},
 			{"comp2", "compliance", "HQ"}, {"aud", "auditor", "HQ"}} {
-			args := []string{"user", "add", "--username", u[0], "--role", u[1], "--password-stdin"}
+			var extra []string
 			if u[2] != "" {
-				args = append(args, "--org", u[2])
+				extra = []string{"--org", u[2]}
 			}
-			c.must("Haidian-Bank-2026\n", args...)
+			c.addUser(u[0], u[1], extra...)
 		}
 		csv := filepath.Join(t.TempDir(), "customers.csv")
 		id1 := idcard.GenerateResidentID("110105", time.Date(1971, 3, 4, 0, 0, 0, 0, time.UTC), 31, true)
