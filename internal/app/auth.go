@@ -285,6 +285,11 @@ func (a *App) CreateToken(ctx context.Context, actor custos.Actor, name string, 
 	if actor.Kind != custos.ActorUser || actor.UserID == 0 {
 		return nil, a.denied(ctx, actor, custos.ActUserAdmin, "", custos.DenyRole, custos.Errorf(custos.EForbidden, "令牌只能由本人创建", "a token is created only by the person it acts for"))
 	}
+	if u, err := a.db.Reader().User(ctx, actor.UserID); err != nil {
+		return nil, internal("load user", err)
+	} else if u.MustChangePassword {
+		return nil, a.denied(ctx, actor, "token.create", "", "must_change_password", ErrMustChangePassword)
+	}
 	var v custos.Validation
 	if len(scopes) == 0 {
 		scopes = custos.TokenScopes()
