@@ -112,7 +112,11 @@ func TestAuthenticate_RC4(t *testing.T) {
 		}
 
 		// A role that needs a second factor and has none enrolled cannot use the CLI.
-		g := apptest.NewWithConfig(t, sqltest.OpenSQLite(t), func() app.Config { c := app.DefaultConfig(); c.MFARoles = []custos.Role{custos.RoleCompliance}; return c }())
+		g := apptest.NewWithConfig(t, sqltest.OpenSQLite(t), func() app.Config {
+			c := app.DefaultConfig()
+			c.MFARoles = []custos.Role{custos.RoleCompliance}
+			return c
+		}())
 		if _, err := g.App.Authenticate(ctx, cli("compliance", apptest.Password, ""), ""); custos.ErrorCodeOf(err) != custos.EMFARequired {
 			t.Fatalf("unenrolled MFA role: %v", err)
 		}
