@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -26,7 +27,7 @@ type cli struct {
 const (
 	rootPassword    = "Zongheng-Guanli-2026!"
 	initialPassword = "Haidian-Bank-2026"
-	ownPassword     = "Chaoyang-Mine-2027!"
+	ownPassword     = "Chaoyang-Mine-%d-2027!"
 )
 
 // run runs a command. A command with --as USER (and --witness W) and no
@@ -72,8 +73,9 @@ func (c cli) addUser(username, role string, extra ...string) {
 		c.pw["root"] = rootPassword
 	}
 	c.must(initialPassword+"\n", append([]string{"user", "add", "--username", username, "--role", role, "--as", "root"}, extra...)...)
-	c.must(initialPassword+"\n"+ownPassword+"\n", "password", "--as", username, "--password-stdin")
-	c.pw[username] = ownPassword
+	own := fmt.Sprintf(ownPassword, len(c.pw)) // everyone's own, different from everyone else's
+	c.must(initialPassword+"\n"+own+"\n", "password", "--as", username, "--password-stdin")
+	c.pw[username] = own
 }
 
 func eachCLI(t *testing.T, fn func(t *testing.T, c cli)) {
