@@ -189,8 +189,17 @@ func (a *App) SetPassword(ctx context.Context, actor custos.Actor, userID int64,
 			return internal("load credentials", err)
 		}
 		if ok, _ := auth.VerifyPassword(hash, oldPassword); !ok {
-			return a.denied(ctx, actor, "user.password", "", "bad_password",
-				(&custos.Validation{Fields: []custos.FieldError{{Field: "old_password", Code: "wrong_password", Message: custos.Message{ZH: "原密码错误", EN: "wrong current password"}}}}).Err())
+			// A wrong current password is a failed sign-in: the same counter.
+			err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+				if _, err := tx.RecordLoginFailure(ctx, userID, a.cfg.LockoutThreshold, a.cfg.LockoutDuration); err != nil {
+					return err
+				}
+				return a.appendTx(ctx, tx, a.event(actor, "user.password", "", custos.OutcomeDenied, "bad_password"))
+			})
+			if err != nil {
+				return internal("record failure", err)
+			}
+			return (&custos.Validation{Fields: []custos.FieldError{{Field: "old_password", Code: "wrong_password", Message: custos.Message{ZH: "原密码错误", EN: "wrong current password"}}}}).Err()
 		}
 		if oldPassword == newPassword {
 			return (&custos.Validation{Fields: []custos.FieldError{{Field: "password", Code: "unchanged", Message: custos.Message{ZH: "新密码不能与原密码相同", EN: "the new password must differ from the current one"}}}}).Err()
