@@ -1,8 +1,15 @@
 package main
 
 import (
+	"context"
+	"flag"
+	"io"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/custos-cim/custos/internal/app"
+	"github.com/custos-cim/custos/internal/auth"
 )
 
 // TestCLICredentials_RC4: a command that acts for a person needs that
@@ -42,8 +49,20 @@ func TestCLICredentials_RC4(t *testing.T) {
 		c.must("Einmal-Passw0rt-2026!\nEigenes-Passw0rt-2027!\n", "password", "--as", "wang.gm", "--password-stdin")
 		c.pw["wang.gm"] = "Eigenes-Passw0rt-2027!"
 
+		// A user with a second factor gives the code after the password.
+		secret := enrolTOTPCLI(t, c, "wang.gm")
+		if _, _, err := c.run(c.pw["wang.gm"]+"\n000000\n", "request", "list", "--as", "wang.gm", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "wrong one-time code") {
+			t.Fatalf("a wrong code: %v", err)
+		}
+		code, err := auth.TOTPCode(secret, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.must(c.pw["wang.gm"]+"\n"+code+"\n", "request", "list", "--as", "wang.gm", "--password-stdin")
+
 		// CUSTOS_TOKEN: the token's person, its scopes, its life.
-		tok := strings.TrimSpace(c.must("", "token", "create", "--as", "wang.gm", "--scopes", "customers:read", "--ttl", "24h"))
+		code, _ = auth.TOTPCode(secret, time.Now())
+		tok := strings.TrimSpace(c.must(c.pw["wang.gm"]+"\n"+code+"\n", "token", "create", "--as", "wang.gm", "--password-stdin", "--scopes", "customers:read", "--ttl", "24h"))
 		t.Setenv(envToken, tok)
 		if out := c.must("", "token", "list"); !strings.Contains(out, "customers:read") || !strings.Contains(out, "live") {
 			t.Fatalf("token list: %s", out)
@@ -74,4 +93,37 @@ func TestCLICredentials_RC4(t *testing.T) {
 			t.Fatalf("verify: %s", out)
 		}
 	})
+}
+
+// enrolTOTPCLI gives a user of the CLI's store a second factor, through
+// the services as the web enrolment does, and returns its secret.
+func enrolTOTPCLI(t *testing.T, c cli, username string) string {
+	t.Helper()
+	e := &env{stdout: io.Discard, stderr: io.Discard}
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	globalFlags(fs, &e.cfg)
+	if err := fs.Parse(c.store); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.open(ctx, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer e.close()
+	actor, err := e.app.Authenticate(ctx, app.Credentials{Username: username, Password: c.pw[username], Via: "cli"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := e.app.StartTOTP(ctx, actor.UserID, username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := auth.TOTPCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.ConfirmTOTP(ctx, actor, nil, code); err != nil {
+		t.Fatal(err)
+	}
+	return secret
 }
