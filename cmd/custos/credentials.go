@@ -121,6 +121,13 @@ func (e *env) actorFor(ctx context.Context, username, purpose string) (custos.Ac
 		actor, err = e.app.Authenticate(ctx, c, purpose)
 		return err
 	})
+	var missing usageError
+	if errors.As(err, &missing) {
+		if aerr := e.app.RefuseMissingCredential(ctx, username, "cli", cliAddr()); aerr != nil {
+			return custos.Actor{}, aerr
+		}
+		return custos.Actor{}, err
+	}
 	if err != nil {
 		return custos.Actor{}, describe(err)
 	}

@@ -127,6 +127,18 @@ func (a *App) Authenticate(ctx context.Context, c Credentials, purpose string) (
 	return actor, nil
 }
 
+// RefuseMissingCredential audits a CLI command refused because the person
+// it names gave no credential at all (no terminal, standard input ended):
+// a failed login that tried no password, so it counts toward no lockout.
+func (a *App) RefuseMissingCredential(ctx context.Context, username, via, clientAddr string) error {
+	name := custos.NormalizeUsername(username)
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	actor := custos.Actor{Kind: custos.ActorUser, Username: name, Via: via, ClientAddr: clientAddr}
+	return a.record(ctx, a.event(actor, "login", "", custos.OutcomeDenied, "credential_missing"))
+}
+
 // AuthenticateToken checks an API token presented outside the API (the CLI
 // reads CUSTOS_TOKEN and checks it against the store it opens) exactly as
 // the API does — hash, expiry, revocation, the user's state, its scopes —

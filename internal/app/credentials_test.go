@@ -86,6 +86,9 @@ func TestAuthenticate_RC4(t *testing.T) {
 		if n := denials(t, f, "login", "bad_password"); n != 1 {
 			t.Fatalf("%d bad_password events, want 1", n)
 		}
+		if err := f.App.RefuseMissingCredential(ctx, "am_bj01", "cli", "cli@test"); err != nil || denials(t, f, "login", "credential_missing") != 1 || failedLogins(t, f, "am_bj01") != 1 {
+			t.Fatalf("a missing credential: %v", err)
+		}
 		if _, err := f.App.Authenticate(ctx, cli("nobody", apptest.Password, ""), ""); custos.ErrorCodeOf(err) != custos.EUnauthenticated || denials(t, f, "login", "unknown_user") != 1 {
 			t.Fatalf("unknown user: %v", err)
 		}
