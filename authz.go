@@ -88,6 +88,9 @@ type Actor struct {
 	ClientAddr string   // remote address, for the audit trail
 	RequestID  string   // request id, for the audit trail
 	Scopes     []string // an API token's scopes; nil means everything the role allows
+	// TokenExpiresAt is when the API token the actor signed in with
+	// expires (zero for a session): a token cannot mint one that outlives it.
+	TokenExpiresAt time.Time
 	// CustomerID is the customer an ActorCustomer is: the only record it may reach.
 	CustomerID string
 }

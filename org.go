@@ -119,19 +119,22 @@ func (r Role) Label() Message { return roleLabels[r] }
 
 // User is a member of staff with an individual account (R-C4).
 type User struct {
-	ID                int64      `json:"id"`
-	Username          string     `json:"username"`
-	DisplayName       string     `json:"display_name"`
-	Email             string     `json:"email,omitempty"` // staff e-mail for notices; not customer data
-	OrgID             int64      `json:"org_id"`
-	Role              Role       `json:"role"`
-	Disabled          bool       `json:"disabled"`
-	MFAEnabled        bool       `json:"mfa_enabled"`
-	FailedLogins      int        `json:"-"`
-	LockedUntil       time.Time  `json:"-"`
-	PasswordChangedAt time.Time  `json:"-"`
-	CreatedAt         time.Time  `json:"created_at"`
-	LastLoginAt       *time.Time `json:"last_login_at,omitempty"`
+	ID          int64  `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	Email       string `json:"email,omitempty"` // staff e-mail for notices; not customer data
+	OrgID       int64  `json:"org_id"`
+	Role        Role   `json:"role"`
+	Disabled    bool   `json:"disabled"`
+	MFAEnabled  bool   `json:"mfa_enabled"`
+	// MustChangePassword marks a one-time password set by someone else: the
+	// user must choose their own at the next sign-in before anything else.
+	MustChangePassword bool       `json:"must_change_password"`
+	FailedLogins       int        `json:"-"`
+	LockedUntil        time.Time  `json:"-"`
+	PasswordChangedAt  time.Time  `json:"-"`
+	CreatedAt          time.Time  `json:"created_at"`
+	LastLoginAt        *time.Time `json:"last_login_at,omitempty"`
 }
 
 // UserFilter selects users.

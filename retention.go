@@ -341,9 +341,10 @@ type DestructionBatch struct {
 
 // Destruction errors.
 var (
-	ErrBatchNotApproved = Errorf(EConflict, "销毁批次尚未经两名审批人批准", "the destruction batch is not approved by two approvers yet")
-	ErrNoWitness        = Errorf(EConflict, "销毁须有监销人在场，请先登记监销人", "destruction needs a witness present; record the witness first")
-	ErrWitnessIsActor   = Errorf(EForbidden, "监销人不能是执行人本人", "the witness cannot be the person executing the destruction")
+	ErrBatchNotApproved  = Errorf(EConflict, "销毁批次尚未经两名审批人批准", "the destruction batch is not approved by two approvers yet")
+	ErrNoWitness         = Errorf(EConflict, "销毁须有监销人在场，请先登记监销人", "destruction needs a witness present; record the witness first")
+	ErrWitnessIsActor    = Errorf(EForbidden, "监销人不能是执行人本人", "the witness cannot be the person executing the destruction")
+	ErrWitnessIsApprover = Errorf(EForbidden, "监销人不能是该批次的审批人", "the witness cannot be an approver of the batch")
 )
 
 // MayExecute checks the dual control of an execution: the batch is

@@ -31,7 +31,7 @@ func runArgs(args ...string) (string, string, error) {
 func TestBackupCLI(t *testing.T) {
 	eachCLI(t, func(t *testing.T, c cli) {
 		c.must("", "migrate")
-		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--password-stdin")
+		c.addUser("li.na", "account_manager")
 		csv := filepath.Join(t.TempDir(), "customers.csv")
 		id := idcard.GenerateResidentID("110105", time.Date(1985, 3, 4, 0, 0, 0, 0, time.UTC), 17, true)
 		os.WriteFile(csv, []byte("type,name,id_type,id_number,id_expiry,phone,address\nperson,赵一,cn_resident_id,"+id+",2035-01-01,13800000001,北京市朝阳区1号\n"), 0o600)

@@ -56,8 +56,8 @@ func exportCreate(ctx context.Context, e *env, args []string, fixedKind custos.E
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	if *as == "" {
-		return usageError{"--as USER is required: an export is made by a named person"}
+	if needsPerson(*as) {
+		return usageError{personUsage + ": an export is made by a named person"}
 	}
 	if fixedKind != "" && *kind != string(fixedKind) {
 		return usageError{"customer export exports customers; use `custos export create --kind` for other kinds"}
@@ -106,8 +106,8 @@ func exportGenerate(ctx context.Context, e *env, args []string) error {
 	if err := e.parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if *as == "" || *out == "" {
-		return usageError{"--as USER and --out FILE are required"}
+	if needsPerson(*as) || *out == "" {
+		return usageError{personUsage + "; --out FILE is required"}
 	}
 	if err := e.open(ctx, false, nil); err != nil {
 		return err
@@ -146,8 +146,8 @@ func exportList(ctx context.Context, e *env, args []string) error {
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	if *as == "" {
-		return usageError{"--as USER is required"}
+	if needsPerson(*as) {
+		return usageError{personUsage}
 	}
 	if err := e.open(ctx, false, nil); err != nil {
 		return err
@@ -200,8 +200,8 @@ func cmdAgreement(ctx context.Context, e *env, args []string) error {
 	if err := e.parse(fs, rest); err != nil {
 		return err
 	}
-	if *as == "" {
-		return usageError{"--as USER is required"}
+	if needsPerson(*as) {
+		return usageError{personUsage}
 	}
 	if err := e.open(ctx, false, nil); err != nil {
 		return err

@@ -60,8 +60,8 @@ func exportedCustomers(t *testing.T, c cli, user string) string {
 func TestExportCLI_RC7_RC8(t *testing.T) {
 	eachCLI(t, func(t *testing.T, c cli) {
 		c.must("", "migrate")
-		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "co.li", "--role", "compliance", "--password-stdin")
-		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "wang.gm", "--role", "general_manager", "--org", "HQ", "--password-stdin")
+		c.addUser("co.li", "compliance")
+		c.addUser("wang.gm", "general_manager", "--org", "HQ")
 
 		if _, _, err := c.run("", "agreement", "add", "--as", "wang.gm", "--party", "某律所", "--reference", "NDA-1", "--scope", "transactions",
 			"--valid-from", "2020-01-01", "--valid-to", "2099-12-31", "--signed-by", "王律师"); err == nil || !strings.Contains(err.Error(), "not allowed") {

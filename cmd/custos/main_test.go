@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +18,38 @@ import (
 // cli runs a command in-process with the store selected by flags.
 type cli struct {
 	t     *testing.T
-	store []string // --data DIR or --db URL, plus --keys
+	store []string          // --data DIR or --db URL, plus --keys
+	pw    map[string]string // each user's own password, once they chose it
 }
 
+// The passwords of the test users: the first administrator's, the
+// one-time one an administrator sets, and the one each user then chooses.
+const (
+	rootPassword    = "Zongheng-Guanli-2026!"
+	initialPassword = "Haidian-Bank-2026"
+	ownPassword     = "Chaoyang-Mine-%d-2027!"
+)
+
+// run runs a command. A command with --as USER (and --witness W) and no
+// --password-stdin signs in as the person would: their own password (and
+// then the witness's) come first on standard input, before stdin.
 func (c cli) run(stdin string, args ...string) (string, string, error) {
 	c.t.Helper()
 	var out, errb bytes.Buffer
 	full := append(append([]string{}, args...), c.store...)
+	if !slices.Contains(args, "--password-stdin") && os.Getenv(envToken) == "" {
+		var secrets string
+		for _, flag := range []string{"--as", "--witness"} {
+			if i := slices.Index(args, flag); i >= 0 && i+1 < len(args) {
+				if pw, ok := c.pw[args[i+1]]; ok {
+					secrets += pw + "\n"
+				}
+			}
+		}
+		if secrets != "" {
+			stdin, full = secrets+stdin, append(full, "--password-stdin")
+		}
+	}
 	err := run(context.Background(), full, strings.NewReader(stdin), &out, &errb)
 	return out.String(), errb.String(), err
 }
@@ -36,10 +63,25 @@ func (c cli) must(stdin string, args ...string) string {
 	return out
 }
 
+// addUser creates a user as the administrator root (created first, on the
+// empty store, without a credential) and has the user replace the one-time
+// password with their own (R-C4). extra are more user add flags.
+func (c cli) addUser(username, role string, extra ...string) {
+	c.t.Helper()
+	if _, ok := c.pw["root"]; !ok {
+		c.must(rootPassword+"\n", "user", "add", "--username", "root", "--role", "admin", "--password-stdin")
+		c.pw["root"] = rootPassword
+	}
+	c.must(initialPassword+"\n", append([]string{"user", "add", "--username", username, "--role", role, "--as", "root"}, extra...)...)
+	own := fmt.Sprintf(ownPassword, len(c.pw)) // everyone's own, different from everyone else's
+	c.must(initialPassword+"\n"+own+"\n", "password", "--as", username, "--password-stdin")
+	c.pw[username] = own
+}
+
 func eachCLI(t *testing.T, fn func(t *testing.T, c cli)) {
 	t.Run("sqlite", func(t *testing.T) {
 		dir := t.TempDir()
-		fn(t, cli{t: t, store: []string{"--data", dir}})
+		fn(t, cli{t: t, store: []string{"--data", dir}, pw: map[string]string{}})
 	})
 	t.Run("postgres", func(t *testing.T) {
 		base := sqltest.PostgresURL(t)
@@ -47,7 +89,7 @@ func eachCLI(t *testing.T, fn func(t *testing.T, c cli)) {
 			t.Skipf("%s not set", sqltest.EnvPostgres)
 		}
 		u := sqltest.NewSchema(t, base)
-		fn(t, cli{t: t, store: []string{"--db", u, "--keys", filepath.Join(t.TempDir(), "keys")}})
+		fn(t, cli{t: t, store: []string{"--db", u, "--keys", filepath.Join(t.TempDir(), "keys")}, pw: map[string]string{}})
 	})
 }
 
@@ -57,16 +99,20 @@ func TestCLI(t *testing.T) {
 		if out := c.must("", "migrate"); !strings.Contains(out, "schema at version") {
 			t.Fatalf("migrate: %s", out)
 		}
-		if _, _, err := c.run("short\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--password-stdin"); err == nil ||
+		if _, _, err := c.run(initialPassword+"\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--password-stdin"); err == nil ||
+			!strings.Contains(err.Error(), "administrator") {
+			t.Fatalf("the first user of an empty store must be an administrator: %v", err)
+		}
+		c.addUser("wang.gm", "general_manager", "--org", "HQ")
+		if _, _, err := c.run("short\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--as", "root"); err == nil ||
 			!strings.Contains(err.Error(), "password_too_short") {
 			t.Fatalf("weak password accepted: %v", err)
 		}
-		if _, _, err := c.run("", "user", "add", "--username", "li.na", "--role", "account_manager"); err == nil {
-			t.Fatal("a password on the command line must be refused")
+		if _, _, err := c.run("", "user", "add", "--username", "li.na", "--role", "account_manager"); err == nil || exitCode(err) != 2 {
+			t.Fatalf("a second user added without an administrator's credentials: %v", err)
 		}
-		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--name", "李娜", "--password-stdin")
-		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "wang.gm", "--role", "general_manager", "--org", "HQ", "--password-stdin")
-		tok := strings.TrimSpace(c.must("", "token", "create", "--username", "li.na", "--scopes", "customers:read", "--ttl", "24h"))
+		c.addUser("li.na", "account_manager", "--name", "李娜")
+		tok := strings.TrimSpace(c.must("", "token", "create", "--as", "li.na", "--scopes", "customers:read", "--ttl", "24h"))
 		if !strings.HasPrefix(tok, "cst_") {
 			t.Fatalf("token %q", tok)
 		}

@@ -22,7 +22,7 @@ import (
 
 func cmdCustomer(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
-		return usageError{"usage: custos customer import FILE [--as USER] | custos customer export --as USER --out FILE [--reveal]"}
+		return usageError{"usage: custos customer import FILE --as USER | custos customer export --as USER --out FILE [--reveal]"}
 	}
 	switch args[0] {
 	case "import":
@@ -35,7 +35,7 @@ func cmdCustomer(ctx context.Context, e *env, args []string) error {
 
 func customerImport(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("customer import", flag.ContinueOnError)
-	as := fs.String("as", "", "import as this user (their permissions apply); default: the system")
+	as := fs.String("as", "", "import as this user, who signs in (their permissions apply; or CUSTOS_TOKEN)")
 	format := fs.String("format", "", "csv or jsonl (default: from the file name)")
 	report := fs.String("report", "", "write the per-row error report (JSON) to this file")
 	quiet := fs.Bool("quiet", false, "no progress bar")

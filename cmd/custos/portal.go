@@ -10,7 +10,7 @@ import (
 // customer (R-B5), as a named member of staff whose permission to update
 // the customer applies exactly as in the UI; audited.
 func cmdPortal(ctx context.Context, e *env, args []string) error {
-	const usage = "usage: custos portal enable --as USER --customer ARCHIVE_NO (--password-stdin | --codes-only) | portal disable --as USER --customer ARCHIVE_NO"
+	const usage = "usage: custos portal enable --as USER --customer ARCHIVE_NO [--codes-only] (the customer's initial password is read after yours, never taken on the command line) | portal disable --as USER --customer ARCHIVE_NO"
 	if len(args) == 0 || (args[0] != "enable" && args[0] != "disable") {
 		return usageError{usage}
 	}
@@ -18,24 +18,12 @@ func cmdPortal(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("portal "+sub, flag.ContinueOnError)
 	as := fs.String("as", "", "act as this user (required)")
 	customer := fs.String("customer", "", "the customer's archive number (required)")
-	pwStdin := fs.Bool("password-stdin", false, "enable: read the customer's initial password from standard input")
 	codesOnly := fs.Bool("codes-only", false, "enable: no password; the customer signs in with one-time e-mail codes")
 	if err := e.parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if *as == "" || *customer == "" {
+	if needsPerson(*as) || *customer == "" {
 		return usageError{usage}
-	}
-	if sub == "enable" && *pwStdin == *codesOnly {
-		return usageError{"enable: give exactly one of --password-stdin and --codes-only; passwords are never taken on the command line"}
-	}
-	password := ""
-	if *pwStdin {
-		pw, err := readSecret(e.stdin)
-		if err != nil {
-			return err
-		}
-		password = pw
 	}
 	if err := e.open(ctx, false, nil); err != nil {
 		return err
@@ -43,6 +31,13 @@ func cmdPortal(ctx context.Context, e *env, args []string) error {
 	actor, err := e.actorFor(ctx, *as, "service")
 	if err != nil {
 		return err
+	}
+	password := ""
+	if sub == "enable" && !*codesOnly {
+		// After the staff member's own credentials, the customer's password.
+		if password, err = e.secret("initial portal password of the customer: "); err != nil {
+			return err
+		}
 	}
 	if sub == "enable" {
 		if err := e.app.EnablePortal(ctx, actor, *customer, password); err != nil {

@@ -16,7 +16,7 @@ import (
 func TestPortalCLI_RB5(t *testing.T) {
 	eachCLI(t, func(t *testing.T, c cli) {
 		c.must("", "migrate")
-		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--password-stdin")
+		c.addUser("li.na", "account_manager")
 		csv := filepath.Join(t.TempDir(), "customers.csv")
 		id := idcard.GenerateResidentID("110105", time.Date(1986, 4, 5, 0, 0, 0, 0, time.UTC), 21, false)
 		if err := os.WriteFile(csv, []byte("type,name,id_type,id_number,id_expiry,phone,address\nperson,孙三,cn_resident_id,"+id+",2035-01-01,13800000003,北京市朝阳区3号\n"), 0o600); err != nil {
@@ -35,17 +35,15 @@ func TestPortalCLI_RB5(t *testing.T) {
 		for _, args := range [][]string{
 			{"portal"},
 			{"portal", "enable", "--customer", archive, "--password-stdin"},
-			{"portal", "enable", "--as", "li.na", "--customer", archive},
-			{"portal", "enable", "--as", "li.na", "--customer", archive, "--password-stdin", "--codes-only"},
 		} {
 			if _, _, err := c.run("Kehu-Mima-2026!\n", args...); err == nil || exitCode(err) != 2 {
 				t.Fatalf("%v: %v, want a usage error", args, err)
 			}
 		}
-		if _, _, err := c.run("Kehu-Mima-2026!\n", "portal", "enable", "--as", "li.na", "--customer", archive, "--password-stdin"); err == nil || !strings.Contains(err.Error(), "effective") {
+		if _, _, err := c.run("Kehu-Mima-2026!\n", "portal", "enable", "--as", "li.na", "--customer", archive); err == nil || !strings.Contains(err.Error(), "effective") {
 			t.Fatalf("enable for a draft: %v", err)
 		}
-		if _, _, err := c.run("Kehu-Mima-2026!\n", "portal", "enable", "--as", "li.na", "--customer", "NO-SUCH-ARCHIVE", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "not found") {
+		if _, _, err := c.run("Kehu-Mima-2026!\n", "portal", "enable", "--as", "li.na", "--customer", "NO-SUCH-ARCHIVE"); err == nil || !strings.Contains(err.Error(), "not found") {
 			t.Fatalf("enable for a missing archive: %v", err)
 		}
 	})

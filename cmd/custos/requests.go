@@ -38,8 +38,8 @@ func cmdRequest(ctx context.Context, e *env, args []string) error {
 	if err := e.parse(fs, rest); err != nil {
 		return err
 	}
-	if *as == "" {
-		return usageError{"--as USER is required: requests are decided by a named person"}
+	if needsPerson(*as) {
+		return usageError{personUsage + ": requests are decided by a named person"}
 	}
 	if err := e.open(ctx, false, nil); err != nil {
 		return err

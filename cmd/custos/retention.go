@@ -34,8 +34,8 @@ func (e *env) subcommand(ctx context.Context, fs *flag.FlagSet, as *string, args
 	if err := e.parse(fs, rest); err != nil {
 		return custos.Actor{}, 0, err
 	}
-	if *as == "" {
-		return custos.Actor{}, 0, usageError{"--as USER is required: " + usage}
+	if needsPerson(*as) {
+		return custos.Actor{}, 0, usageError{personUsage + ": " + usage}
 	}
 	if err := e.open(ctx, false, nil); err != nil {
 		return custos.Actor{}, 0, err
@@ -244,7 +244,7 @@ func cmdDestruction(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("destruction "+sub, flag.ContinueOnError)
 	as := fs.String("as", "", "act as this user (required)")
 	reason := fs.String("reason", "", "create: why these records are destroyed")
-	witness := fs.String("witness", "", "execute: the person present as witness (required unless already recorded)")
+	witness := fs.String("witness", "", "execute: the witness present, who then types their own password (required)")
 	out := fs.String("out", "", "certificate: write it to this file")
 	format := fs.String("format", "pdf", "certificate: pdf or json (signed)")
 	actor, id, err := e.subcommand(ctx, fs, as, args[1:], sub == "execute" || sub == "certificate", destructionUsage)
@@ -271,12 +271,16 @@ func cmdDestruction(ctx context.Context, e *env, args []string) error {
 		}
 		return w.Flush()
 	case "execute":
-		if *witness != "" {
-			if _, err := e.app.RecordWitness(ctx, actor, id, *witness); err != nil {
-				return describe(err)
-			}
+		if *witness == "" {
+			return usageError{"--witness USER is required: the witness signs in with their own password (R-F3)"}
 		}
-		b, err := e.app.ExecuteDestruction(ctx, actor, id)
+		// The witness is present and types their own password (and code).
+		var b *custos.DestructionBatch
+		err := e.credentials(*witness, "witness", func(c app.Credentials) error {
+			var err error
+			b, err = e.app.ExecuteDestruction(ctx, actor, id, c)
+			return err
+		})
 		if err != nil {
 			return describe(err)
 		}

@@ -90,11 +90,11 @@ func TestRetentionCLI_RF1_RF2_RF3(t *testing.T) {
 		c.must("", "migrate")
 		for _, u := range [][3]string{{"li.na", "account_manager", ""}, {"wang.gm", "general_manager", "HQ"}, {"comp1", "compliance", "HQ"},
 			{"comp2", "compliance", "HQ"}, {"aud", "auditor", "HQ"}} {
-			args := []string{"user", "add", "--username", u[0], "--role", u[1], "--password-stdin"}
+			var extra []string
 			if u[2] != "" {
-				args = append(args, "--org", u[2])
+				extra = []string{"--org", u[2]}
 			}
-			c.must("Haidian-Bank-2026\n", args...)
+			c.addUser(u[0], u[1], extra...)
 		}
 		csv := filepath.Join(t.TempDir(), "customers.csv")
 		id1 := idcard.GenerateResidentID("110105", time.Date(1971, 3, 4, 0, 0, 0, 0, time.UTC), 31, true)
@@ -166,6 +166,23 @@ func TestRetentionCLI_RF1_RF2_RF3(t *testing.T) {
 		c.must("", "request", "approve", rid, "--as", "comp2")
 		if _, _, err := c.run("", "destruction", "execute", bid, "--witness", "comp1", "--as", "comp1"); err == nil || !strings.Contains(err.Error(), "witness") {
 			t.Fatalf("executed as its own witness: %v", err)
+		}
+		// One operator with only their own credentials cannot complete it
+		// (R-F3): naming the witness is not enough, the witness types their
+		// own password; an approver is no witness; nor is the operator.
+		own := c.pw["comp1"] + "\n"
+		for _, w := range []struct{ witness, stdin, want string }{
+			{"aud", own + own, "wrong username or password"},
+			{"aud", own, "standard input ended"},
+			{"wang.gm", own + c.pw["wang.gm"] + "\n", "approver"},
+			{"comp1", own + own, "witness cannot be the person executing"},
+		} {
+			if _, _, err := c.run(w.stdin, "destruction", "execute", bid, "--witness", w.witness, "--as", "comp1", "--password-stdin"); err == nil || !strings.Contains(err.Error(), w.want) {
+				t.Fatalf("witness %s: %v, want %q", w.witness, err, w.want)
+			}
+		}
+		if _, _, err := c.run("", "destruction", "execute", bid, "--as", "comp1"); exitCode(err) != 2 {
+			t.Fatalf("execute without a witness: %v", err)
 		}
 		out = c.must("", "destruction", "execute", bid, "--witness", "aud", "--as", "comp1")
 		if !strings.Contains(out, "1 customers") {

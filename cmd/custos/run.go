@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -90,7 +91,9 @@ type env struct {
 	cfg            Config
 	app            *app.App
 	db             *sqlstore.DB
-	cmd            string // the command running, for keyCreators
+	cmd            string        // the command running, for keyCreators
+	pwStdin        bool          // --password-stdin: secrets come from stdin, one a line
+	lines          *bufio.Reader // stdin, once secrets are read from it
 }
 
 // keyCreators are the commands that may create keys, and only for a store
@@ -103,8 +106,9 @@ func commands() []command {
 	return []command{
 		{"serve", "run the web UI and the API", cmdServe},
 		{"migrate", "apply database migrations", cmdMigrate},
-		{"user", "manage users: user add", cmdUser},
-		{"token", "manage API tokens: token create", cmdToken},
+		{"user", "manage users: user add, user reset-password, user reset-mfa (an administrator's credentials; not for the first administrator)", cmdUser},
+		{"password", "change your own password (also a one-time one): password --as U", cmdPassword},
+		{"token", "your API tokens: token create, token list, token revoke ID", cmdToken},
 		{"customer", "bulk customer data: customer import FILE, customer export --out FILE (encrypted)", cmdCustomer},
 		{"audit", "audit trail: audit verify, audit checkpoint", cmdAudit},
 		{"keys", "key management: keys status, keys rotate, keys retire", cmdKeys},
@@ -230,6 +234,7 @@ func (e *env) close() {
 // parse parses a command's flags with the global ones.
 func (e *env) parse(fs *flag.FlagSet, args []string) error {
 	globalFlags(fs, &e.cfg)
+	fs.BoolVar(&e.pwStdin, "password-stdin", false, "read passwords and one-time codes from standard input, one a line, in the order asked (default: from the terminal)")
 	fs.SetOutput(e.stderr)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -237,8 +242,8 @@ func (e *env) parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// openImport opens an import's file, then the store, and finds the actor
-// the rows are recorded as (the system actor when as is empty). It
+// openImport opens an import's file, then the store, and authenticates
+// the person the rows are recorded as (an import acts for a person). It
 // returns the file, which the caller closes, and its size for the
 // progress bar.
 func (e *env) openImport(ctx context.Context, file, as string) (*os.File, int64, custos.Actor, error) {
@@ -259,20 +264,6 @@ func (e *env) openImport(ctx context.Context, file, as string) (*os.File, int64,
 		return nil, 0, custos.Actor{}, err
 	}
 	return f, st.Size(), actor, nil
-}
-
-// actorFor returns the actor a CLI command acts as: a named user (whose
-// permissions apply exactly as in the UI), or the system for setup tasks.
-func (e *env) actorFor(ctx context.Context, username, purpose string) (custos.Actor, error) {
-	if username == "" {
-		return custos.SystemActor("cli"), nil
-	}
-	u, org, err := e.app.UserByName(ctx, username)
-	if err != nil {
-		return custos.Actor{}, usageError{fmt.Sprintf("unknown user %q", username)}
-	}
-	host, _ := os.Hostname()
-	return app.ActorFor(u, org, "cli", "cli@"+host, "", purpose), nil
 }
 
 func readSecret(r io.Reader) (string, error) {

@@ -22,7 +22,7 @@ import (
 // (R-E1, R-E2). Both act as a named user (or, for imports, the system), so
 // the same permission, real-name and audit rules apply as in the API.
 
-const txnUsage = "usage: custos txn import FILE [--as USER] [--source S] [--format csv|jsonl] [--quiet] [--report R.json]\n" +
+const txnUsage = "usage: custos txn import FILE --as USER [--source S] [--format csv|jsonl] [--quiet] [--report R.json]\n" +
 	"       custos txn search --as USER --purpose P (--customer ARCHIVE_NO | --account A | …) [--from T] [--to T] [--min-amount X] [--max-amount X]\n" +
 	"                         [--type T] [--channel C] [--counterparty-name N] [--counterparty-account A] [--sort -time|time|-amount|amount] [--limit N] [--cursor C]"
 
@@ -44,7 +44,7 @@ const maxListedRowErrors = 100
 
 func txnImport(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("txn import", flag.ContinueOnError)
-	as := fs.String("as", "", "import as this user (their permissions apply); default: the system")
+	as := fs.String("as", "", "import as this user, who signs in (their permissions apply; or CUSTOS_TOKEN)")
 	source := fs.String("source", "", "source system of rows that name none (default \"default\")")
 	format := fs.String("format", "", "csv or jsonl (default: from the file name)")
 	report := fs.String("report", "", "write the report with every bad row (JSON) to this file")
@@ -155,7 +155,7 @@ func txnSearch(ctx context.Context, e *env, args []string) error {
 	if err := e.parse(fs, args); err != nil {
 		return err
 	}
-	if *as == "" || *purpose == "" {
+	if needsPerson(*as) || *purpose == "" {
 		return usageError{"--as USER and --purpose P are required: every read is made by a named person for a stated purpose"}
 	}
 	var v custos.Validation

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/custos-cim/custos"
+	"github.com/custos-cim/custos/internal/app"
 	"github.com/custos-cim/custos/internal/app/apptest"
 	"github.com/custos-cim/custos/internal/sqlstore"
 )
@@ -31,9 +32,9 @@ type txnCLIWorld struct {
 func newTxnCLIWorld(t *testing.T, c cli) *txnCLIWorld {
 	t.Helper()
 	c.must("", "migrate")
-	c.must("Haidian-Bank-2026\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--name", "李娜", "--password-stdin")
-	c.must("Haidian-Bank-2026\n", "user", "add", "--username", "zhao.am", "--role", "account_manager", "--name", "赵敏", "--password-stdin")
-	c.must("Haidian-Bank-2026\n", "user", "add", "--username", "qian.in", "--role", "inspector", "--name", "钱检", "--password-stdin")
+	c.addUser("li.na", "account_manager", "--name", "李娜")
+	c.addUser("zhao.am", "account_manager", "--name", "赵敏")
+	c.addUser("qian.in", "inspector", "--name", "钱检")
 	e := &env{stdout: io.Discard, stderr: io.Discard}
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	globalFlags(fs, &e.cfg)
@@ -46,7 +47,7 @@ func newTxnCLIWorld(t *testing.T, c cli) *txnCLIWorld {
 	}
 	t.Cleanup(e.close)
 	w := &txnCLIWorld{c: c, e: e, verifiedAt: time.Now().Add(-48 * time.Hour)}
-	am, err := e.actorFor(ctx, "li.na", "service")
+	am, err := e.app.Authenticate(ctx, app.Credentials{Username: "li.na", Password: c.pw["li.na"], Via: "cli"}, "service")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestTxnImport_RE1(t *testing.T) {
 		if _, _, err := c.run("", "txn", "import", file, "--as", "qian.in", "--quiet"); err == nil {
 			t.Fatal("an inspector imported transactions")
 		}
-		if _, _, err := c.run("", "txn", "import", writeFile(t, "bad.csv", "reference,amount\nX,1\n"), "--quiet"); err == nil ||
+		if _, _, err := c.run("", "txn", "import", writeFile(t, "bad.csv", "reference,amount\nX,1\n"), "--as", "li.na", "--quiet"); err == nil ||
 			!strings.Contains(err.Error(), "header") {
 			t.Fatalf("a bad header: %v", err)
 		}
@@ -208,8 +209,8 @@ func TestTxnImportInterrupted_RE1(t *testing.T) {
 		var out, errb bytes.Buffer
 		done := make(chan error, 1)
 		go func() {
-			args := append([]string{"txn", "import", fifo, "--as", "li.na", "--source", "core", "--batch", "10", "--quiet", "--format", "csv"}, c.store...)
-			done <- run(ctx, args, strings.NewReader(""), &out, &errb)
+			args := append([]string{"txn", "import", fifo, "--as", "li.na", "--password-stdin", "--source", "core", "--batch", "10", "--quiet", "--format", "csv"}, c.store...)
+			done <- run(ctx, args, strings.NewReader(c.pw["li.na"]+"\n"), &out, &errb)
 		}()
 		pipe, err := os.OpenFile(fifo, os.O_WRONLY, 0)
 		if err != nil {
@@ -218,7 +219,7 @@ func TestTxnImportInterrupted_RE1(t *testing.T) {
 		pipe.WriteString(first.String())
 		// Wait until the first two batches are stored, as seen by another
 		// reader of the store, then interrupt while the feed is still open.
-		gm, err := w.e.actorFor(context.Background(), "li.na", "service")
+		gm, err := w.e.app.Authenticate(context.Background(), app.Credentials{Username: "li.na", Password: c.pw["li.na"], Via: "cli"}, "service")
 		if err != nil {
 			t.Fatal(err)
 		}

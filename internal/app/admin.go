@@ -141,6 +141,15 @@ func (a *App) CreateUser(ctx context.Context, actor custos.Actor, in NewUser) (*
 		return nil, req, err
 	}
 	err := a.adminWrite(ctx, actor, custos.ActUserAdmin, "user.create", func(tx *sqlstore.Tx) (string, error) {
+		// A password someone else chose is one-time (R-C4). The system
+		// actor's accounts keep theirs: the first administrator of an
+		// empty store sets their own, and the demo's users have the
+		// published demo password.
+		first, err := tx.NoUsers(ctx)
+		if err != nil {
+			return "", err
+		}
+		u.MustChangePassword = !first && actor.Kind != custos.ActorSystem
 		return "", tx.CreateUser(ctx, u, hash)
 	})
 	if err != nil {
@@ -189,19 +198,37 @@ func (a *App) SetUserDisabled(ctx context.Context, actor custos.Actor, userID in
 	})
 }
 
-// SetPassword changes a password: users their own (with the old one), administrators anyone's.
+// SetPassword changes a password. Users change their own with the old one;
+// that clears a one-time password. An administrator's reset of someone
+// else's is one-time — it must be changed at the next sign-in — and ends
+// that person's sessions and tokens (R-C4). Codes: EInvalid, EForbidden,
+// ENotFound.
 func (a *App) SetPassword(ctx context.Context, actor custos.Actor, userID int64, oldPassword, newPassword string) error {
 	u, err := a.db.Reader().User(ctx, userID)
 	if err != nil {
-		return err
+		return internal("load user", err)
 	}
-	if actor.UserID == userID {
+	self := actor.Kind == custos.ActorUser && actor.UserID == userID
+	if self {
 		hash, _, err := a.db.Reader().UserCredentials(ctx, userID)
 		if err != nil {
 			return internal("load credentials", err)
 		}
 		if ok, _ := auth.VerifyPassword(hash, oldPassword); !ok {
+			// A wrong current password is a failed sign-in: the same counter.
+			err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+				if _, err := tx.RecordLoginFailure(ctx, userID, a.cfg.LockoutThreshold, a.cfg.LockoutDuration); err != nil {
+					return err
+				}
+				return a.appendTx(ctx, tx, a.event(actor, "user.password", "", custos.OutcomeDenied, "bad_password"))
+			})
+			if err != nil {
+				return internal("record failure", err)
+			}
 			return (&custos.Validation{Fields: []custos.FieldError{{Field: "old_password", Code: "wrong_password", Message: custos.Message{ZH: "原密码错误", EN: "wrong current password"}}}}).Err()
+		}
+		if oldPassword == newPassword {
+			return (&custos.Validation{Fields: []custos.FieldError{{Field: "password", Code: "unchanged", Message: custos.Message{ZH: "新密码不能与原密码相同", EN: "the new password must differ from the current one"}}}}).Err()
 		}
 	} else if err := a.requireSystem(ctx, actor, custos.ActUserAdmin); err != nil {
 		return err
@@ -212,17 +239,23 @@ func (a *App) SetPassword(ctx context.Context, actor custos.Actor, userID int64,
 		return (&custos.Validation{Fields: []custos.FieldError{{Field: "password", Code: pv.Code, Message: custos.Message{ZH: pv.ZH, EN: pv.EN}}}}).Err()
 	}
 	hash := auth.HashPassword(newPassword)
-	return a.db.Write(ctx, func(tx *sqlstore.Tx) error {
-		if err := tx.SetPassword(ctx, userID, hash); err != nil {
+	return internal("set password", a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+		if err := tx.SetPassword(ctx, userID, hash, !self); err != nil {
 			return err
 		}
-		ev := custos.NewEvent(actor, "user.password", custos.OutcomeOK)
+		what := "user.password"
+		if !self {
+			what = "user.password_reset"
+			if err := endCredentials(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		ev := custos.NewEvent(actor, what, custos.OutcomeOK)
 		ev.TargetType, ev.TargetRef = "user", itoa(userID)
 		return a.appendTx(ctx, tx, ev)
-	})
+	}))
 }
 
-// Taxonomies lists the classification taxonomies (R-A8).
 func (a *App) Taxonomies(ctx context.Context) ([]custos.Taxonomy, error) {
 	out, err := a.db.Reader().Taxonomies(ctx)
 	return out, internal("taxonomies", err)

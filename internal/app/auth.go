@@ -261,7 +261,7 @@ func (a *App) TokenActor(ctx context.Context, token, clientAddr, requestID strin
 		return custos.Actor{}, bad
 	}
 	u, err := a.db.Reader().User(ctx, t.UserID)
-	if err != nil || u.Disabled {
+	if err != nil || u.Disabled || u.MustChangePassword {
 		return custos.Actor{}, bad
 	}
 	org, err := a.db.Reader().Org(ctx, u.OrgID)
@@ -276,6 +276,7 @@ func (a *App) TokenActor(ctx context.Context, token, clientAddr, requestID strin
 	if act.Scopes == nil {
 		act.Scopes = []string{}
 	}
+	act.TokenExpiresAt = t.ExpiresAt
 	return act, nil
 }
 
@@ -287,48 +288,59 @@ type NewToken struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// CreateToken issues an API token for a user. Users create their own tokens;
-// administrators (and the CLI, as the system) create them for anyone. An
-// empty scope list gives every scope the user's role can use.
-func (a *App) CreateToken(ctx context.Context, actor custos.Actor, username, name string, scopes []string, ttl time.Duration) (*NewToken, error) {
-	u, err := a.db.Reader().UserByName(ctx, custos.NormalizeUsername(username))
-	if errors.Is(err, custos.ErrNotFound) {
-		return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "username", Code: custos.CodeUnknown, Message: custos.StandardMessage(custos.CodeUnknown)}}}).Err()
+// CreateToken issues an API token for the actor themself: nobody mints a
+// token that acts for someone else, administrators included. An empty
+// scope list gives every scope the actor holds; an actor signed in with a
+// token can hand on only its own scopes, for no longer than it lives
+// (R-C4). Codes: EInvalid, EForbidden.
+func (a *App) CreateToken(ctx context.Context, actor custos.Actor, name string, scopes []string, ttl time.Duration) (*NewToken, error) {
+	if actor.Kind != custos.ActorUser || actor.UserID == 0 {
+		return nil, a.denied(ctx, actor, custos.ActUserAdmin, "", custos.DenyRole, custos.Errorf(custos.EForbidden, "令牌只能由本人创建", "a token is created only by the person it acts for"))
 	}
-	if err != nil {
+	if u, err := a.db.Reader().User(ctx, actor.UserID); err != nil {
 		return nil, internal("load user", err)
-	}
-	if actor.UserID != u.ID {
-		if d := custos.Allowed(actor, custos.ActUserAdmin); !d.Allowed {
-			return nil, a.denied(ctx, actor, custos.ActUserAdmin, "", d.Reason, custos.Errorf(custos.EForbidden, "无权为他人创建令牌", "not allowed to create tokens for others"))
-		}
+	} else if u.MustChangePassword {
+		return nil, a.denied(ctx, actor, "token.create", "", "must_change_password", ErrMustChangePassword)
 	}
 	var v custos.Validation
 	if len(scopes) == 0 {
 		scopes = custos.TokenScopes()
-	}
-	for i, s := range scopes {
-		if !custos.ValidTokenScope(s) {
-			v.Addf("scopes["+itoa(int64(i))+"]", custos.CodeNotAllowed)
+		if actor.Scopes != nil {
+			scopes = actor.Scopes
 		}
 	}
+	for i, s := range scopes {
+		switch {
+		case !custos.ValidTokenScope(s):
+			v.Addf("scopes["+itoa(int64(i))+"]", custos.CodeNotAllowed)
+		case actor.Scopes != nil && !slices.Contains(actor.Scopes, s):
+			v.Add("scopes["+itoa(int64(i))+"]", custos.CodeNotAllowed, custos.Message{ZH: "超出当前令牌的权限范围", EN: "beyond the scopes of the current token"})
+		}
+	}
+	now := a.now()
 	if ttl <= 0 {
 		ttl = a.cfg.TokenTTL
+		if !actor.TokenExpiresAt.IsZero() && now.Add(ttl).After(actor.TokenExpiresAt) {
+			ttl = actor.TokenExpiresAt.Sub(now)
+		}
 	}
-	if ttl > 366*24*time.Hour {
+	switch {
+	case ttl > 366*24*time.Hour:
 		v.Addf("ttl", custos.CodeOutOfRange)
+	case !actor.TokenExpiresAt.IsZero() && now.Add(ttl).After(actor.TokenExpiresAt):
+		v.Add("ttl", custos.CodeOutOfRange, custos.Message{ZH: "新令牌不能比当前令牌更晚过期", EN: "a new token cannot outlive the current token"})
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	secret, hash := auth.NewSecret(auth.TokenPrefix)
-	t := &sqlstore.APIToken{UserID: u.ID, Name: name, Hash: hash, Scopes: scopes, ExpiresAt: a.now().Add(ttl)}
-	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+	t := &sqlstore.APIToken{UserID: actor.UserID, Name: name, Hash: hash, Scopes: scopes, ExpiresAt: now.Add(ttl)}
+	err := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		if err := tx.CreateToken(ctx, t); err != nil {
 			return err
 		}
 		ev := custos.NewEvent(actor, "token.create", custos.OutcomeOK)
-		ev.TargetType, ev.TargetRef = "user", itoa(u.ID)
+		ev.TargetType, ev.TargetRef = "user", itoa(actor.UserID)
 		ev.Detail = detail(map[string]any{"scopes": scopes, "token_id": t.ID})
 		return a.appendTx(ctx, tx, ev)
 	})

@@ -168,7 +168,8 @@ func (a *App) applyPrivilege(ctx context.Context, tx *sqlstore.Tx, approver cust
 	}
 	var ev custos.AuditEvent
 	if p.UserID == 0 {
-		u := &custos.User{Username: p.Username, DisplayName: p.DisplayName, Email: p.Email, OrgID: p.OrgID, Role: p.Role}
+		// The requester chose the password: it is one-time (R-C4).
+		u := &custos.User{Username: p.Username, DisplayName: p.DisplayName, Email: p.Email, OrgID: p.OrgID, Role: p.Role, MustChangePassword: true}
 		if err := tx.CreateUser(ctx, u, p.PasswordHash); err != nil {
 			return err
 		}

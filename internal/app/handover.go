@@ -280,7 +280,18 @@ func (a *App) AssignHandover(ctx context.Context, actor custos.Actor, id int64, 
 // SignHandover records a party's signature (leaver, a successor,
 // supervisor). Once all have signed and no borrowed paper file is still out,
 // the handover completes in one transaction.
-func (a *App) SignHandover(ctx context.Context, actor custos.Actor, id int64) (*custos.Handover, error) {
+//
+// A signature is the party signing in at that moment (R-G1): proof is the
+// party's own password (and TOTP code where they need one), whatever
+// session or token the request came with; a wrong one refuses, audited.
+func (a *App) SignHandover(ctx context.Context, actor custos.Actor, id int64, proof Credentials) (*custos.Handover, error) {
+	proof.Username, proof.Via, proof.ClientAddr = actor.Username, actor.Via, actor.ClientAddr
+	if actor.Kind != custos.ActorUser {
+		return nil, custos.ErrNotFound
+	}
+	if _, err := a.confirmParty(ctx, proof, "handover.sign", "password"); err != nil {
+		return nil, err
+	}
 	var out *custos.Handover
 	var refusal error
 	var completed bool

@@ -724,47 +724,60 @@ func (a *App) DestructionBatch(ctx context.Context, actor custos.Actor, id int64
 	return &b.DestructionBatch, nil
 }
 
-// RecordWitness records the person present as witness of a batch's
-// destruction (R-F3: two persons present). The witness cannot execute it.
-func (a *App) RecordWitness(ctx context.Context, actor custos.Actor, batchID int64, witness string) (*custos.DestructionBatch, error) {
-	if err := a.requireSystem(ctx, actor, custos.ActDestructionManage); err != nil {
-		return nil, err
+// witnessDestruction checks the witness of an execution, who signs in at
+// that moment (R-F3: two persons present): their own password, and the
+// TOTP code where they need one. The witness is neither the executor nor
+// an approver of the batch. The witness is recorded on the batch; every
+// refusal is audited.
+func (a *App) witnessDestruction(ctx context.Context, actor custos.Actor, b *sqlstore.BatchRecord, w Credentials) error {
+	if w.Username == "" {
+		return (&custos.Validation{Fields: []custos.FieldError{{Field: "witness", Code: custos.CodeRequired, Message: custos.StandardMessage(custos.CodeRequired)}}}).Err()
 	}
-	u, err := a.userID(ctx, witness)
-	if err != nil || u.Disabled {
-		return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "witness", Code: custos.CodeUnknown, Message: custos.StandardMessage(custos.CodeUnknown)}}}).Err()
+	w.Via, w.ClientAddr = actor.Via, actor.ClientAddr
+	u, err := a.confirmParty(ctx, w, "destruction.witness", "witness")
+	if err != nil {
+		return err
 	}
-	var out *custos.DestructionBatch
-	var refusal error
-	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
-		refusal = nil
-		b, err := tx.Batch(ctx, batchID, false)
-		if errors.Is(err, custos.ErrNotFound) {
-			refusal = custos.ErrNotFound
-			return nil
+	target := strconv.FormatInt(b.ID, 10)
+	refuse := func(reason string, answer error) error {
+		ev := a.event(actor, "destruction.witness", "", custos.OutcomeDenied, reason)
+		ev.TargetType, ev.TargetRef = "destruction_batch", target
+		ev.Detail = detail(map[string]any{"witness": u.ID})
+		if err := a.record(ctx, ev); err != nil {
+			return err
 		}
+		return answer
+	}
+	if u.ID == actor.UserID {
+		return refuse("witness_is_executor", custos.ErrWitnessIsActor)
+	}
+	if b.RequestID != 0 {
+		r, err := a.db.Reader().Request(ctx, b.RequestID)
+		if err != nil {
+			return internal("load request", err)
+		}
+		for _, d := range r.Decisions {
+			if d.Approve && d.By == u.ID {
+				return refuse("witness_is_approver", custos.ErrWitnessIsApprover)
+			}
+		}
+	}
+	return internal("record witness", a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+		cur, err := tx.Batch(ctx, b.ID, false)
 		if err != nil {
 			return err
 		}
-		if b.State != custos.BatchPending && b.State != custos.BatchApproved {
-			refusal = custos.Errorf(custos.EConflict, "该销毁批次不能再登记监销人", "a witness can no longer be recorded for this batch")
-			return nil
-		}
 		now := a.now()
-		b.WitnessID, b.WitnessedAt = u.ID, &now
-		if err := tx.UpdateBatch(ctx, b); err != nil {
+		cur.WitnessID, cur.WitnessedAt = u.ID, &now
+		if err := tx.UpdateBatch(ctx, cur); err != nil {
 			return err
 		}
+		b.WitnessID, b.WitnessedAt = u.ID, &now
 		ev := custos.NewEvent(actor, "destruction.witness", custos.OutcomeOK)
-		ev.TargetType, ev.TargetRef = "destruction_batch", strconv.FormatInt(b.ID, 10)
+		ev.TargetType, ev.TargetRef = "destruction_batch", target
 		ev.Detail = detail(map[string]any{"witness": u.ID})
-		out = &b.DestructionBatch
 		return a.appendTx(ctx, tx, ev)
-	})
-	if refusal != nil {
-		return nil, refusal
-	}
-	return out, internal("record witness", err)
+	}))
 }
 
 // destroyPerTx is how many customers one transaction shreds or deletes
@@ -936,13 +949,13 @@ const (
 	MethodBackups  = "backups made with --include-keys and copies of the key directory taken before this time still decrypt the destroyed customers: destroy them, or keep them sealed under this procedure until they expire (docs/backup.md)"
 )
 
-// ExecuteDestruction destroys an approved batch with a witness recorded
-// (R-F3, R-F4): every listed customer not under a hold and still due is
+// ExecuteDestruction destroys an approved batch in the presence of a
+// witness who signs in for it (R-F3, R-F4): every listed customer not under a hold and still due is
 // crypto-shredded and deleted with its records; the freed space is made
 // unreadable; the key-encryption key is rotated and its old versions
 // destroyed; a signed certificate is kept. Run again after a failure, it
 // goes on where it stopped.
-func (a *App) ExecuteDestruction(ctx context.Context, actor custos.Actor, batchID int64) (*custos.DestructionBatch, error) {
+func (a *App) ExecuteDestruction(ctx context.Context, actor custos.Actor, batchID int64, witness Credentials) (*custos.DestructionBatch, error) {
 	if err := a.requireSystem(ctx, actor, custos.ActDestructionManage); err != nil {
 		return nil, err
 	}
@@ -956,6 +969,12 @@ func (a *App) ExecuteDestruction(ctx context.Context, actor custos.Actor, batchI
 	}
 	if err != nil {
 		return nil, internal("load batch", err)
+	}
+	if b.State != custos.BatchApproved {
+		return nil, a.denied(ctx, actor, custos.ActDestructionManage, "", "destruction_refused", custos.ErrBatchNotApproved)
+	}
+	if err := a.witnessDestruction(ctx, actor, b, witness); err != nil {
+		return nil, err
 	}
 	if err := b.MayExecute(actor); err != nil {
 		return nil, a.denied(ctx, actor, custos.ActDestructionManage, "", "destruction_refused", err)

@@ -252,10 +252,7 @@ func TestDestructionEndToEnd_RF2_RF3_RF4(t *testing.T) {
 		if _, err := f.App.DecideRequest(ctx, f.Actor("gm"), req.ID, true, "同意"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.App.RecordWitness(ctx, f.Actor("compliance"), b.ID, "auditor"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), b.ID); !errors.Is(err, custos.ErrBatchNotApproved) {
+		if _, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), b.ID, f.Proof("auditor")); !errors.Is(err, custos.ErrBatchNotApproved) {
 			t.Fatalf("executed with one approval: %v", err)
 		}
 		if _, err := f.App.DecideRequest(ctx, f.Actor("gm"), req.ID, true, "再次"); !errors.Is(err, custos.ErrAlreadyDecided) {
@@ -264,14 +261,14 @@ func TestDestructionEndToEnd_RF2_RF3_RF4(t *testing.T) {
 		if _, err := f.App.DecideRequest(ctx, f.Actor("compliance2"), req.ID, true, "同意"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.App.ExecuteDestruction(ctx, f.Actor("auditor"), b.ID); custos.ErrorCodeOf(err) != custos.EForbidden {
+		if _, err := f.App.ExecuteDestruction(ctx, f.Actor("auditor"), b.ID, f.Proof("auditor")); custos.ErrorCodeOf(err) != custos.EForbidden {
 			t.Fatalf("the witness executed: %v", err)
 		}
 		// The scan below finds what is there: the ciphertext is stored before.
 		if in := foundUnderneath(t, db, pgURL, before.ProfileCT[13:45]); in == "" {
 			t.Fatal("the raw scan does not find the customer's ciphertext before the destruction")
 		}
-		done, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), b.ID)
+		done, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), b.ID, f.Proof("auditor"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -498,10 +495,7 @@ func TestHoldAfterApprovalIsKept_RF2(t *testing.T) {
 		if _, err := f.App.PlaceHold(ctx, f.Actor("compliance2"), app.HoldInput{ArchiveNo: b.ArchiveNo, CaseRef: "监管调查 2026-3", Reason: "调查"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.App.RecordWitness(ctx, f.Actor("compliance"), batch.ID, "auditor"); err != nil {
-			t.Fatal(err)
-		}
-		done, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), batch.ID)
+		done, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), batch.ID, f.Proof("auditor"))
 		if err != nil || done.Counts["customers"] != 1 || done.Counts["skipped"] != 1 {
 			t.Fatalf("execution: %v %+v", err, done)
 		}

@@ -87,10 +87,7 @@ func TestPurgeExpiredTransactionsOfLiveCustomer_RF1_RF3(t *testing.T) {
 		if _, err := f.App.DecideRequest(ctx, f.Actor("gm"), req.ID, true, "同意"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.App.RecordWitness(ctx, f.Actor("compliance"), b.ID, "auditor"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), b.ID); !errors.Is(err, custos.ErrBatchNotApproved) {
+		if _, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), b.ID, f.Proof("auditor")); !errors.Is(err, custos.ErrBatchNotApproved) {
 			t.Fatalf("executed with one approval: %v", err)
 		}
 		if _, err := f.App.DecideRequest(ctx, f.Actor("compliance2"), req.ID, true, "同意"); err != nil {
@@ -100,7 +97,7 @@ func TestPurgeExpiredTransactionsOfLiveCustomer_RF1_RF3(t *testing.T) {
 		if _, err := f.App.PlaceHold(ctx, f.Actor("compliance2"), app.HoldInput{CustomerID: lateHeld.ID, CaseRef: "监管调查 2038-1", Reason: "调查"}); err != nil {
 			t.Fatal(err)
 		}
-		done, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), b.ID)
+		done, err := f.App.ExecuteDestruction(ctx, f.Actor("compliance"), b.ID, f.Proof("auditor"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -340,20 +340,20 @@ func TestStaffHandover(t *testing.T) { // R-G1
 		if evs := auditActions(t, f, "handover.read"); len(evs) != 1 || evs[0].Actor != "am2_bj01" || evs[0].TargetRef != strconv.FormatInt(f.Users["am_bj01"].ID, 10) {
 			t.Fatalf("handover.read events: %+v", evs)
 		}
-		if _, err := f.App.SignHandover(ctx, f.Actor("am_bj01"), h.ID); err != nil {
+		if _, err := f.App.SignHandover(ctx, f.Actor("am_bj01"), h.ID, f.Proof("am_bj01")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.App.SignHandover(ctx, f.Actor("am2_bj01"), h.ID); err != nil {
+		if _, err := f.App.SignHandover(ctx, f.Actor("am2_bj01"), h.ID, f.Proof("am2_bj01")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.App.SignHandover(ctx, f.Actor("gm"), h.ID); !errors.Is(err, custos.ErrNotFound) {
+		if _, err := f.App.SignHandover(ctx, f.Actor("gm"), h.ID, f.Proof("gm")); !errors.Is(err, custos.ErrNotFound) {
 			t.Fatalf("someone not party to it signed: %v", err)
 		}
-		if _, err := f.App.SignHandover(ctx, f.Actor("mgr_bj"), h.ID); custos.ErrorCodeOf(err) != custos.EConflict {
+		if _, err := f.App.SignHandover(ctx, f.Actor("mgr_bj"), h.ID, f.Proof("mgr_bj")); custos.ErrorCodeOf(err) != custos.EConflict {
 			t.Fatalf("completion with a borrowed file still out: %v", err)
 		}
 		f.App.ReturnPaperFile(ctx, f.Actor("custodian"), pf.ID, "完好")
-		done, err := f.App.SignHandover(ctx, f.Actor("mgr_bj"), h.ID)
+		done, err := f.App.SignHandover(ctx, f.Actor("mgr_bj"), h.ID, f.Proof("mgr_bj"))
 		if err != nil || done.State != custos.HandoverCompleted {
 			t.Fatalf("complete: %v %+v", err, done)
 		}

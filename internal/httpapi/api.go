@@ -11,11 +11,9 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +49,7 @@ func Routes() []Route {
 		exportRoutes(),
 		retentionRoutes(),
 		portalRoutes(),
+		credentialRoutes(),
 	} {
 		all = append(all, group...)
 	}
@@ -358,18 +357,7 @@ func (api *API) createToken(w http.ResponseWriter, r *http.Request, a custos.Act
 		}
 		ttl = d
 	}
-	// A token can only hand on what it holds itself.
-	if a.Scopes != nil {
-		if len(req.Scopes) == 0 {
-			req.Scopes = a.Scopes
-		}
-		for i, s := range req.Scopes {
-			if !slices.Contains(a.Scopes, s) {
-				return invalid(fmt.Sprintf("scopes[%d]", i), custos.CodeNotAllowed, custos.Message{ZH: "超出当前令牌的权限范围", EN: "beyond the scopes of the current token"})
-			}
-		}
-	}
-	t, err := api.app.CreateToken(r.Context(), a, a.Username, req.Name, req.Scopes, ttl)
+	t, err := api.app.CreateToken(r.Context(), a, req.Name, req.Scopes, ttl)
 	if err != nil {
 		return err
 	}

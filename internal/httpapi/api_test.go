@@ -244,7 +244,7 @@ func startServer(t *testing.T, db *sqlstore.DB) (*apptest.Fixture, *client) {
 	t.Cleanup(srv.Close)
 	c := &client{t: t, base: srv.URL, ck: newChecker(t), tokens: map[string]string{}}
 	for _, p := range apptest.People {
-		tok, err := f.App.CreateToken(context.Background(), custos.SystemActor("test"), p.Username, "test", nil, 0)
+		tok, err := f.App.CreateToken(context.Background(), f.Actor(p.Username), "test", nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

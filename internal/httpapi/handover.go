@@ -131,6 +131,13 @@ func (api *API) assignHandover(w http.ResponseWriter, r *http.Request, a custos.
 	return nil
 }
 
+// signBody is the signing party's own password (and code): a signature
+// is the party signing in at that moment (R-G1).
+type signBody struct {
+	Password string `json:"password"`
+	TOTP     string `json:"totp"`
+}
+
 // signHandover signs in the caller's capacity (leaver, successor or
 // supervisor); the last signature completes the handover.
 func (api *API) signHandover(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
@@ -138,7 +145,11 @@ func (api *API) signHandover(w http.ResponseWriter, r *http.Request, a custos.Ac
 	if err != nil {
 		return err
 	}
-	h, err := api.app.SignHandover(r.Context(), a, id)
+	var b signBody
+	if err := decode(r, &b); err != nil {
+		return err
+	}
+	h, err := api.app.SignHandover(r.Context(), a, id, app.Credentials{Password: b.Password, TOTP: b.TOTP})
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,6 @@ func retentionRoutes() []Route {
 		{Method: "GET", Pattern: "/api/v1/destruction/batches", handler: (*API).listBatches},
 		{Method: "POST", Pattern: "/api/v1/destruction/batches", handler: (*API).createBatch},
 		{Method: "GET", Pattern: "/api/v1/destruction/batches/{bid}", handler: (*API).getBatch},
-		{Method: "POST", Pattern: "/api/v1/destruction/batches/{bid}/witness", handler: (*API).witnessBatch},
 		{Method: "POST", Pattern: "/api/v1/destruction/batches/{bid}/execute", handler: (*API).executeBatch},
 		{Method: "GET", Pattern: "/api/v1/destruction/batches/{bid}/certificate", handler: (*API).batchCertificate},
 	}
@@ -177,12 +176,14 @@ func (api *API) getBatch(w http.ResponseWriter, r *http.Request, a custos.Actor)
 	return nil
 }
 
-// witnessBody names the witness present at a destruction.
+// witnessBody is the witness signing in for an execution (R-F3).
 type witnessBody struct {
-	Witness string `json:"witness"`
+	Witness  string `json:"witness"`
+	Password string `json:"witness_password"`
+	TOTP     string `json:"witness_totp"`
 }
 
-func (api *API) witnessBatch(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
+func (api *API) executeBatch(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
 	id, err := pathInt(r, "bid")
 	if err != nil {
 		return err
@@ -191,20 +192,7 @@ func (api *API) witnessBatch(w http.ResponseWriter, r *http.Request, a custos.Ac
 	if err := decode(r, &b); err != nil {
 		return err
 	}
-	batch, err := api.app.RecordWitness(r.Context(), a, id, b.Witness)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, batchOut(batch))
-	return nil
-}
-
-func (api *API) executeBatch(w http.ResponseWriter, r *http.Request, a custos.Actor) error {
-	id, err := pathInt(r, "bid")
-	if err != nil {
-		return err
-	}
-	batch, err := api.app.ExecuteDestruction(r.Context(), a, id)
+	batch, err := api.app.ExecuteDestruction(r.Context(), a, id, app.Credentials{Username: b.Witness, Password: b.Password, TOTP: b.TOTP})
 	if err != nil {
 		return err
 	}

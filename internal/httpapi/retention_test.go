@@ -32,7 +32,8 @@ func walkRetention(t *testing.T, f *apptest.Fixture, c *client) {
 	if err := f.DB.Write(ctx, func(tx *sqlstore.Tx) error { return tx.CreateUser(ctx, u, "x") }); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := f.App.CreateToken(ctx, custos.SystemActor("test"), "compliance2", "test", nil, 0)
+	f.Users["compliance2"] = u
+	tok, err := f.App.CreateToken(ctx, f.Actor("compliance2"), "test", nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func walkRetention(t *testing.T, f *apptest.Fixture, c *client) {
 	c.do("compliance", "POST", "/api/v1/destruction/batches", "", map[string]any{"reason": "到期销毁"}).expect(t, 409, "nothing due yet")
 	f.Clock.Advance(6 * 365 * 24 * time.Hour)
 	for _, name := range []string{"compliance", "compliance2", "gm", "auditor", "mgr_bj"} { // tokens expired meanwhile
-		tok, err := f.App.CreateToken(ctx, custos.SystemActor("test"), name, "test", nil, 0)
+		tok, err := f.App.CreateToken(ctx, f.Actor(name), "test", nil, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,17 +135,20 @@ func walkRetention(t *testing.T, f *apptest.Fixture, c *client) {
 		t.Fatalf("batch: %+v", created)
 	}
 	c.do("gm", "POST", reqPath(created.Request.ID, "approve"), "", map[string]any{"comment": "同意"}).expect(t, 200, "first approval")
-	c.do("compliance", "POST", bpath+"/witness", "", map[string]any{"witness": "nobody"}).expect(t, 422, "an unknown witness")
-	c.do("compliance", "POST", bpath+"/witness", "", map[string]any{"witness": "auditor"}).expect(t, 200, "record the witness")
-	c.do("compliance", "POST", bpath+"/execute", "", nil).expect(t, 409, "execute with one approval")
+	witness := map[string]any{"witness": "auditor", "witness_password": apptest.Password}
+	c.do("compliance", "POST", bpath+"/execute", "", witness).expect(t, 409, "execute with one approval")
 	c.do("compliance2", "POST", reqPath(created.Request.ID, "approve"), "", map[string]any{"comment": "同意"}).expect(t, 200, "second approval")
 	c.do("compliance", "GET", bpath+"/certificate", "", nil).expect(t, 409, "a certificate before execution")
 	var done custos.DestructionBatch
-	c.do("compliance", "POST", bpath+"/execute", "", nil).expect(t, 200, "execute").json(t, &done)
+	c.do("compliance", "POST", bpath+"/execute", "", map[string]any{"witness": "nobody", "witness_password": apptest.Password}).expect(t, 422, "an unknown witness")
+	c.do("compliance", "POST", bpath+"/execute", "", map[string]any{"witness": "auditor", "witness_password": "wrong"}).expect(t, 422, "the witness's wrong password")
+	c.do("compliance", "POST", bpath+"/execute", "", map[string]any{"witness": "gm", "witness_password": apptest.Password}).expect(t, 403, "an approver as witness")
+	c.do("compliance", "POST", bpath+"/execute", "", map[string]any{"witness": "compliance", "witness_password": apptest.Password}).expect(t, 403, "the executor as witness")
+	c.do("compliance", "POST", bpath+"/execute", "", witness).expect(t, 200, "execute").json(t, &done)
 	if done.State != custos.BatchExecuted || done.Counts["customers"] != 1 {
 		t.Fatalf("executed: %+v", done)
 	}
-	c.do("compliance", "POST", bpath+"/execute", "", nil).expect(t, 409, "execute twice")
+	c.do("compliance", "POST", bpath+"/execute", "", witness).expect(t, 409, "execute twice")
 	c.do("mgr_bj", "GET", "/api/v1/customers/"+gone.ID, "legal", nil).expect(t, 404, "the destroyed customer")
 	var list struct{ Batches []custos.DestructionBatch }
 	c.do("auditor", "GET", "/api/v1/destruction/batches", "", nil).expect(t, 200, "list batches").json(t, &list)

@@ -624,17 +624,19 @@ func walkHandover(t *testing.T, f *apptest.Fixture, c *client) {
 	c.do("mgr_bj", "PUT", hpath+"/assignments", "", map[string]any{"assignments": map[string]int64{c1.ID: f.Users["am2_bj01"].ID}}).expect(t, 200, "assign")
 	c.do("mgr_bj", "GET", hpath+"/certificate", "", nil).expect(t, 409, "a certificate before completion")
 
-	c.do("am_bj01", "POST", hpath+"/sign", "", nil).expect(t, 200, "the leaver signs")
+	sig := map[string]any{"password": apptest.Password}
+	c.do("am_bj01", "POST", hpath+"/sign", "", map[string]any{"password": "wrong"}).expect(t, 422, "a signature with a wrong password")
+	c.do("am_bj01", "POST", hpath+"/sign", "", sig).expect(t, 200, "the leaver signs")
 	c.do("mgr_bj", "PUT", hpath+"/assignments", "", map[string]any{"assignments": map[string]int64{c1.ID: f.Users["am2_bj01"].ID}}).expect(t, 409, "assignments after signing began")
-	c.do("am2_bj01", "POST", hpath+"/sign", "", nil).expect(t, 200, "the successor signs")
-	c.do("gm", "POST", hpath+"/sign", "", nil).expect(t, 404, "someone not party to it signs")
-	c.do("mgr_bj", "POST", hpath+"/sign", "", nil).expect(t, 409, "completion with borrowed paper still out")
+	c.do("am2_bj01", "POST", hpath+"/sign", "", sig).expect(t, 200, "the successor signs")
+	c.do("gm", "POST", hpath+"/sign", "", sig).expect(t, 404, "someone not party to it signs")
+	c.do("mgr_bj", "POST", hpath+"/sign", "", sig).expect(t, 409, "completion with borrowed paper still out")
 	c.do("custodian", "POST", fmt.Sprintf("/api/v1/paper/files/%d/return", pf.ID), "", map[string]any{"inspection": "完好"}).expect(t, 200, "the file comes back")
-	c.do("mgr_bj", "POST", hpath+"/sign", "", nil).expect(t, 200, "the supervisor signs").json(t, &h)
+	c.do("mgr_bj", "POST", hpath+"/sign", "", sig).expect(t, 200, "the supervisor signs").json(t, &h)
 	if h.State != custos.HandoverCompleted || h.CompletedAt == nil || len(h.SignedAt) != 3 {
 		t.Fatalf("completed: %+v", h)
 	}
-	c.do("mgr_bj", "POST", hpath+"/sign", "", nil).expect(t, 409, "signing a closed handover")
+	c.do("mgr_bj", "POST", hpath+"/sign", "", sig).expect(t, 409, "signing a closed handover")
 
 	// The successor owns the customer; the leaver's token is dead.
 	if got := customerOf(t, c, "am2_bj01", c1.ID, "service"); got.OwnerID != f.Users["am2_bj01"].ID {

@@ -98,9 +98,9 @@ func (tx *Tx) CreateUser(ctx context.Context, u *custos.User, passwordHash strin
 	now := tx.Now()
 	u.CreatedAt = now
 	u.PasswordChangedAt = now
-	err := tx.row(ctx, `INSERT INTO users (username, display_name, email, org_id, role, password_hash, disabled, password_changed_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		u.Username, u.DisplayName, u.Email, u.OrgID, string(u.Role), passwordHash, u.Disabled, tx.db.ts(now), tx.db.ts(now)).Scan(&u.ID)
+	err := tx.row(ctx, `INSERT INTO users (username, display_name, email, org_id, role, password_hash, disabled, password_changed_at, created_at, must_change_password)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		u.Username, u.DisplayName, u.Email, u.OrgID, string(u.Role), passwordHash, u.Disabled, tx.db.ts(now), tx.db.ts(now), u.MustChangePassword).Scan(&u.ID)
 	if err != nil {
 		if isUnique(err) {
 			return &custos.Error{Code: custos.EInvalid, Message: custos.Message{ZH: "用户名已存在", EN: "username already exists"},
@@ -115,13 +115,13 @@ func (tx *Tx) CreateUser(ctx context.Context, u *custos.User, passwordHash strin
 	return nil
 }
 
-const userColumns = `id, username, display_name, email, org_id, role, disabled, mfa_enabled, failed_logins, locked_until, password_changed_at, created_at, last_login_at`
+const userColumns = `id, username, display_name, email, org_id, role, disabled, mfa_enabled, failed_logins, locked_until, password_changed_at, created_at, last_login_at, must_change_password`
 
 func scanUser(s scanner) (*custos.User, error) {
 	var u custos.User
 	var role string
 	err := s.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Email, &u.OrgID, &role, &u.Disabled, &u.MFAEnabled, &u.FailedLogins,
-		scanTime{&u.LockedUntil}, scanTime{&u.PasswordChangedAt}, scanTime{&u.CreatedAt}, scanTimePtr{&u.LastLoginAt})
+		scanTime{&u.LockedUntil}, scanTime{&u.PasswordChangedAt}, scanTime{&u.CreatedAt}, scanTimePtr{&u.LastLoginAt}, &u.MustChangePassword)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -137,6 +137,13 @@ func (tx *Tx) User(ctx context.Context, id int64) (*custos.User, error) {
 // UserByName loads one user by username.
 func (tx *Tx) UserByName(ctx context.Context, username string) (*custos.User, error) {
 	return scanUser(tx.row(ctx, `SELECT `+userColumns+` FROM users WHERE username = ?`, username))
+}
+
+// NoUsers reports whether the store has no user yet (a fresh installation).
+func (tx *Tx) NoUsers(ctx context.Context) (bool, error) {
+	var n int
+	err := tx.row(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT 1) x`).Scan(&n)
+	return n == 0, err
 }
 
 // UserCredentials returns a user's password hash and encrypted TOTP secret.
@@ -191,11 +198,18 @@ func (tx *Tx) UpdateUser(ctx context.Context, u *custos.User) error {
 	return nil
 }
 
-// SetPassword stores a new password hash and clears the lockout.
-func (tx *Tx) SetPassword(ctx context.Context, userID int64, hash string) error {
-	_, err := tx.exec(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = ? WHERE id = ?`,
-		hash, tx.db.ts(tx.Now()), tx.db.ts(time.Time{}), userID)
-	return err
+// SetPassword stores a new password hash and clears the lockout;
+// mustChange marks it one-time (set by someone else).
+func (tx *Tx) SetPassword(ctx context.Context, userID int64, hash string, mustChange bool) error {
+	res, err := tx.exec(ctx, `UPDATE users SET password_hash = ?, password_changed_at = ?, failed_logins = 0, locked_until = ?, must_change_password = ? WHERE id = ?`,
+		hash, tx.db.ts(tx.Now()), tx.db.ts(time.Time{}), mustChange, userID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return custos.ErrNotFound
+	}
+	return nil
 }
 
 // SetTOTP stores (or with nil clears) a user's encrypted TOTP secret.
@@ -347,6 +361,20 @@ func (tx *Tx) Tokens(ctx context.Context, userID int64) ([]*APIToken, error) {
 func (tx *Tx) TouchToken(ctx context.Context, id int64) error {
 	_, err := tx.exec(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, tx.db.ts(tx.Now()), id)
 	return err
+}
+
+// TokenByID loads a token by its id.
+func (tx *Tx) TokenByID(ctx context.Context, id int64) (*APIToken, error) {
+	return scanToken(tx.row(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = ?`, id))
+}
+
+// RevokeUserTokens revokes every live token of a user and says how many.
+func (tx *Tx) RevokeUserTokens(ctx context.Context, userID int64) (int64, error) {
+	res, err := tx.exec(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, tx.db.ts(tx.Now()), userID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // RevokeToken revokes a token.

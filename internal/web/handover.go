@@ -273,7 +273,13 @@ func (s *server) signHandover(w http.ResponseWriter, r *http.Request, p *page) {
 		s.notFound(w, p)
 		return
 	}
-	h, err := s.app.SignHandover(r.Context(), p.Actor, id)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, p, custos.Errorf(custos.EInvalid, "表单无法解析", "the form cannot be read"))
+		return
+	}
+	// A signature is the party signing in at that moment (R-G1).
+	proof := app.Credentials{Password: r.PostFormValue("password"), TOTP: strings.TrimSpace(r.PostFormValue("totp"))}
+	h, err := s.app.SignHandover(r.Context(), p.Actor, id, proof)
 	if err == nil {
 		done := "signed"
 		if h.State == custos.HandoverCompleted {
@@ -283,11 +289,14 @@ func (s *server) signHandover(w http.ResponseWriter, r *http.Request, p *page) {
 		return
 	}
 	code := custos.ErrorCodeOf(err)
-	if code != custos.EConflict {
+	if code != custos.EConflict && code != custos.EInvalid {
 		s.fail(w, r, p, err)
 		return
 	}
 	p.Error = p.M(custos.ErrorMessageOf(err))
+	if ce, ok := err.(*custos.Error); ok && len(ce.Fields) > 0 {
+		p.Error = p.M(ce.Fields[0].Message)
+	}
 	s.renderHandover(w, r, p, id, statusOf(code))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custos-cim/custos"
@@ -126,6 +127,9 @@ func (s *server) retentionFailure(w http.ResponseWriter, r *http.Request, p *pag
 		return
 	}
 	p.Error = p.M(custos.ErrorMessageOf(err))
+	if ce, ok := err.(*custos.Error); ok && d.ExecuteBatchID != 0 && len(ce.Fields) > 0 {
+		p.Error = p.M(ce.Fields[0].Message) // the witness's sign-in, say why
+	}
 	if d.HoldForm.Scope == "" {
 		d.HoldForm.Scope = string(custos.HoldCustomer)
 	}
@@ -177,24 +181,24 @@ func (s *server) createBatch(w http.ResponseWriter, r *http.Request, p *page) {
 	http.Redirect(w, r, requestLink(req.ID), http.StatusSeeOther)
 }
 
-// executeBatch records the witness present and executes the batch.
+// executeBatch executes the batch with its witness signing in on the same
+// form: the witness's own username and password (and code) (R-F3).
 func (s *server) executeBatch(w http.ResponseWriter, r *http.Request, p *page) {
 	id, ok := pathID(r, "bid")
 	if !ok {
 		s.notFound(w, p)
 		return
 	}
-	r.ParseForm()
-	ctx := r.Context()
-	if _, err := s.app.RecordWitness(ctx, p.Actor, id, r.PostFormValue("witness")); err != nil {
+	if err := r.ParseForm(); err != nil {
+		s.retentionFailure(w, r, p, custos.Errorf(custos.EInvalid, "表单无法解析", "the form cannot be read"), retentionData{ExecuteBatchID: id})
+		return
+	}
+	witness := app.Credentials{Username: strings.TrimSpace(r.PostFormValue("witness")), Password: r.PostFormValue("witness_password"), TOTP: strings.TrimSpace(r.PostFormValue("witness_totp"))}
+	if _, err := s.app.ExecuteDestruction(r.Context(), p.Actor, id, witness); err != nil {
 		if custos.ErrorCodeOf(err) == custos.ENotFound {
 			s.notFound(w, p)
 			return
 		}
-		s.retentionFailure(w, r, p, err, retentionData{ExecuteBatchID: id})
-		return
-	}
-	if _, err := s.app.ExecuteDestruction(ctx, p.Actor, id); err != nil {
 		s.retentionFailure(w, r, p, err, retentionData{ExecuteBatchID: id})
 		return
 	}
@@ -257,6 +261,8 @@ var retentionMessages = map[string]struct{ zh, en string }{
 	"retention.request":            {"审批申请", "Request"},
 	"retention.destroyed":          {"已销毁客户", "Customers destroyed"},
 	"retention.witness":            {"监销人（用户名）", "Witness (username)"},
+	"retention.witness_password":   {"监销人本人输入密码", "Witness's own password"},
+	"retention.witness_totp":       {"监销人动态验证码（如需）", "Witness's one-time code (if used)"},
 	"retention.execute":            {"监销人在场，执行销毁", "Execute with the witness present"},
 	"retention.certificate":        {"销毁证明", "Certificate"},
 	"retention.batch.proposed":     {"待提交", "Proposed"},

@@ -76,10 +76,20 @@ func TestRetentionPages_RF2_RF3(t *testing.T) {
 			t.Fatalf("batches: %v %+v", err, batches)
 		}
 		exec := "/retention/batches/" + strconv.FormatInt(batches[0].ID, 10) + "/execute"
-		a = e.post(exec, url.Values{"witness": {"compliance"}})
+		// The witness signs in on the form itself (R-F3): a name alone, a
+		// wrong password, the executor or an approver do not confirm.
+		a = e.post(exec, url.Values{"witness": {"compliance"}, "witness_password": {apptest.Password}})
 		wantStatus(t, a, http.StatusForbidden)
 		wantBody(t, a, "监销人不能是执行人本人")
-		wantRedirect(t, e.post(exec, url.Values{"witness": {"auditor"}}), "/retention")
+		a = e.post(exec, url.Values{"witness": {"gm"}, "witness_password": {apptest.Password}})
+		wantStatus(t, a, http.StatusForbidden)
+		wantBody(t, a, "监销人不能是该批次的审批人")
+		a = e.post(exec, url.Values{"witness": {"auditor"}})
+		wantStatus(t, a, http.StatusUnprocessableEntity)
+		wantBody(t, a, "用户名或密码错误")
+		wantStatus(t, e.post(exec, url.Values{"witness": {"auditor"}, "witness_password": {"Wrong-Passw0rd!"}}), http.StatusUnprocessableEntity)
+		wantBody(t, e.get("/retention"), `name="witness_password"`)
+		wantRedirect(t, e.post(exec, url.Values{"witness": {"auditor"}, "witness_password": {apptest.Password}}), "/retention")
 		a = e.get("/retention")
 		wantBody(t, a, "已销毁", "certificate.pdf", "certificate.json")
 		cert := e.get("/retention/batches/" + strconv.FormatInt(batches[0].ID, 10) + "/certificate.json")

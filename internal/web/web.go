@@ -134,6 +134,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /audit/export.csv", s.authed(s.auditExport))
 	s.exportRoutes(mux)    // encrypted exports and agreements (R-C7, R-C8)
 	s.retentionRoutes(mux) // retention, legal holds and destruction (R-F1–R-F4)
+	s.accountRoutes(mux)   // own password and API tokens (R-C4)
 
 	mux.HandleFunc("/", s.notFoundPage)
 
@@ -349,6 +350,11 @@ func (s *server) authed(h func(http.ResponseWriter, *http.Request, *page)) http.
 		p := s.newPage(r, sess)
 		if !sess.MFAPassed && r.URL.Path != "/mfa/setup" && r.URL.Path != "/logout" {
 			http.Redirect(w, r, "/mfa/setup", http.StatusSeeOther)
+			return
+		}
+		// A one-time password reaches nothing but its own change (R-C4).
+		if sess.MFAPassed && sess.User.MustChangePassword && !mustChangeAllowed(r.URL.Path) {
+			http.Redirect(w, r, "/account/password", http.StatusSeeOther)
 			return
 		}
 		if sess.Purpose != "" {

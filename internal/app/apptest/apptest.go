@@ -166,6 +166,12 @@ func (f *Fixture) Actor(username string) custos.Actor {
 	return app.ActorFor(u, org, "test", "127.0.0.1", "req-test", "service")
 }
 
+// Proof is a fixture user's own credentials, as they type them to sign
+// in or to confirm an act (a destruction witness, a handover signature).
+func (f *Fixture) Proof(username string) app.Credentials {
+	return app.Credentials{Username: username, Password: Password, Via: "test", ClientAddr: "127.0.0.1"}
+}
+
 var seq int
 
 // Person returns a valid person input with a fresh synthetic ID and phone.
