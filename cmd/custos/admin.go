@@ -64,8 +64,13 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 			return usageError{fmt.Sprintf("unknown user %q", *username)}
 		}
 		if sub == "reset-mfa" {
-			if err := e.app.ResetSecondFactor(ctx, actor, u.ID); err != nil {
+			req, err := e.app.ResetSecondFactor(ctx, actor, u.ID)
+			if err != nil {
 				return describe(err)
+			}
+			if req != nil {
+				fmt.Fprintf(e.stdout, "request #%d filed: %s holds a privileged account, whose reset a second authorised person approves\n", req.ID, u.Username)
+				return nil
 			}
 			fmt.Fprintf(e.stdout, "second factor of %s cleared; their sessions and tokens ended\n", u.Username)
 			return nil
@@ -74,8 +79,13 @@ func cmdUser(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := e.app.SetPassword(ctx, actor, u.ID, "", pw); err != nil {
+		req, err := e.app.ResetPassword(ctx, actor, u.ID, pw)
+		if err != nil {
 			return describe(err)
+		}
+		if req != nil {
+			fmt.Fprintf(e.stdout, "request #%d filed: %s holds a privileged account, whose reset a second authorised person approves\n", req.ID, u.Username)
+			return nil
 		}
 		fmt.Fprintf(e.stdout, "one-time password set for %s: it must be changed at the next sign-in; their sessions and tokens ended\n", u.Username)
 		return nil

@@ -21,6 +21,7 @@ func TestCLICredentials_RC4(t *testing.T) {
 		c.must("", "migrate")
 		c.addUser("li.na", "account_manager")
 		c.addUser("wang.gm", "general_manager", "--org", "HQ")
+		c.addUser("sec.wu", "security_admin", "--org", "HQ")
 
 		// --as alone is no credential.
 		if _, _, err := c.run("", "request", "list", "--as", "wang.gm", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "standard input ended") {
@@ -42,7 +43,17 @@ func TestCLICredentials_RC4(t *testing.T) {
 			t.Fatalf("the right password of a locked account: %v", err)
 		}
 		// A one-time password works for nothing but its change.
-		c.must("Einmal-Passw0rt-2026!\n", "user", "reset-password", "--username", "wang.gm", "--as", "root")
+		// The general manager's account is privileged: the administrator's
+		// reset waits for the security administrator (三员分立).
+		out := c.must("Einmal-Passw0rt-2026!\n", "user", "reset-password", "--username", "wang.gm", "--as", "root")
+		m := filedRe.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("the reset of a privileged account was not filed: %s", out)
+		}
+		if _, _, err := c.run("Einmal-Passw0rt-2026!\n", "request", "list", "--as", "wang.gm", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "wrong username or password") {
+			t.Fatalf("the filed reset took effect: %v", err)
+		}
+		c.must("", "request", "approve", m[1], "--as", "sec.wu", "--comment", "本人确认")
 		if _, _, err := c.run("Einmal-Passw0rt-2026!\n", "request", "list", "--as", "wang.gm", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "one-time password") {
 			t.Fatalf("a one-time password: %v", err)
 		}

@@ -50,7 +50,7 @@ func rawDB(t *testing.T, c cli) (*sql.DB, func(string) string) {
 func TestAuditVerifyKeys_RD3(t *testing.T) {
 	eachCLI(t, func(t *testing.T, c cli) {
 		c.must("", "migrate")
-		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--password-stdin")
+		c.addUser("li.na", "account_manager")
 		c.must("", "audit", "checkpoint")
 		if out := c.must("", "audit", "verify"); !strings.Contains(out, "events intact") {
 			t.Fatalf("verify: %s", out)
@@ -111,7 +111,7 @@ func TestAuditVerifyKeys_RD3(t *testing.T) {
 func TestAuditVerifyRecords_RD3(t *testing.T) {
 	eachCLI(t, func(t *testing.T, c cli) {
 		c.must("", "migrate")
-		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--password-stdin")
+		c.addUser("li.na", "account_manager")
 		csv := filepath.Join(t.TempDir(), "customers.csv")
 		id := idcard.GenerateResidentID("110105", time.Date(1985, 3, 4, 0, 0, 0, 0, time.UTC), 17, true)
 		os.WriteFile(csv, []byte("type,name,id_type,id_number,id_expiry,phone,address\nperson,赵一,cn_resident_id,"+id+",2035-01-01,13800000001,北京市朝阳区1号\n"), 0o600)
@@ -139,7 +139,7 @@ func TestAuditVerifyRecords_RD3(t *testing.T) {
 func TestKeysUpgrade_RD3(t *testing.T) {
 	eachCLI(t, func(t *testing.T, c cli) {
 		c.must("", "migrate")
-		c.must("Haidian-Bank-2026\n", "user", "add", "--username", "li.na", "--role", "account_manager", "--password-stdin")
+		c.addUser("li.na", "account_manager")
 		csv := filepath.Join(t.TempDir(), "customers.csv")
 		id := idcard.GenerateResidentID("110105", time.Date(1985, 3, 4, 0, 0, 0, 0, time.UTC), 17, true)
 		os.WriteFile(csv, []byte("type,name,id_type,id_number,id_expiry,phone,address\nperson,赵一,cn_resident_id,"+id+",2035-01-01,13800000001,北京市朝阳区1号\n"), 0o600)

@@ -137,8 +137,22 @@ func (a *App) CreateUser(ctx context.Context, actor custos.Actor, in NewUser) (*
 	}
 	hash := auth.HashPassword(in.Password)
 	if actor.Kind != custos.ActorSystem && custos.PrivilegedAccount(u.Role, org.Kind) {
-		req, err := a.requestPrivilegedUser(ctx, actor, u, hash)
-		return nil, req, err
+		// A fresh installation has nobody to be the second person: until
+		// it holds a customer and someone who may approve privileged
+		// accounts, the administrator creates the first ones (audited as
+		// such, one-time passwords). After that, never alone.
+		ref, err := a.refData(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		boot, err := a.db.Reader().Bootstrapping(ctx, ref.rules[custos.KindPrivilege].Roles)
+		if err != nil {
+			return nil, nil, internal("bootstrap", err)
+		}
+		if !boot {
+			req, err := a.requestPrivilegedUser(ctx, actor, u, hash)
+			return nil, req, err
+		}
 	}
 	err := a.adminWrite(ctx, actor, custos.ActUserAdmin, "user.create", func(tx *sqlstore.Tx) (string, error) {
 		// A password someone else chose is one-time (R-C4). The system
@@ -181,8 +195,15 @@ func (a *App) UserByName(ctx context.Context, username string) (*custos.User, *c
 }
 
 // SetUserDisabled enables or disables an account; disabling ends its sessions.
-func (a *App) SetUserDisabled(ctx context.Context, actor custos.Actor, userID int64, disabled bool) error {
-	return a.adminWrite(ctx, actor, custos.ActUserAdmin, "user.disable", func(tx *sqlstore.Tx) (string, error) {
+func (a *App) SetUserDisabled(ctx context.Context, actor custos.Actor, userID int64, disabled bool) (*custos.Request, error) {
+	if !disabled {
+		// Re-enabling a privileged account (a leaver's, say) is giving
+		// someone its powers again: a second person approves it.
+		if req, filed, err := a.privilegedReset(ctx, actor, userID, resetEnable, ""); filed || err != nil {
+			return req, err
+		}
+	}
+	return nil, a.adminWrite(ctx, actor, custos.ActUserAdmin, "user.disable", func(tx *sqlstore.Tx) (string, error) {
 		u, err := tx.User(ctx, userID)
 		if err != nil {
 			return "", err
@@ -198,21 +219,45 @@ func (a *App) SetUserDisabled(ctx context.Context, actor custos.Actor, userID in
 	})
 }
 
+// errResetFiled tells a SetPassword caller that the reset of a privileged
+// account was filed for approval instead; ResetPassword returns the request.
+var errResetFiled = custos.Errorf(custos.EConflict, "特权账户的密码重置须经第二人审批，已提交申请", "a privileged account's password reset needs a second person's approval; a request was filed")
+
+// ResetPassword is an administrator's reset of someone else's password: a
+// one-time password that ends their sessions and tokens (R-C4). For a
+// privileged account it only files a request (returned) that a second
+// authorised person approves (三员分立): otherwise the administrator could
+// sign in as the general manager with the password they chose.
+func (a *App) ResetPassword(ctx context.Context, actor custos.Actor, userID int64, newPassword string) (*custos.Request, error) {
+	if actor.Kind == custos.ActorUser && actor.UserID == userID {
+		return nil, a.denied(ctx, actor, custos.ActUserAdmin, "", "self_reset", custos.Errorf(custos.EForbidden, "请用修改密码功能更改自己的密码", "change your own password with your current one"))
+	}
+	return a.setPassword(ctx, actor, userID, "", newPassword)
+}
+
 // SetPassword changes a password. Users change their own with the old one;
 // that clears a one-time password. An administrator's reset of someone
 // else's is one-time — it must be changed at the next sign-in — and ends
 // that person's sessions and tokens (R-C4). Codes: EInvalid, EForbidden,
 // ENotFound.
 func (a *App) SetPassword(ctx context.Context, actor custos.Actor, userID int64, oldPassword, newPassword string) error {
+	req, err := a.setPassword(ctx, actor, userID, oldPassword, newPassword)
+	if err == nil && req != nil {
+		return errResetFiled
+	}
+	return err
+}
+
+func (a *App) setPassword(ctx context.Context, actor custos.Actor, userID int64, oldPassword, newPassword string) (*custos.Request, error) {
 	u, err := a.db.Reader().User(ctx, userID)
 	if err != nil {
-		return internal("load user", err)
+		return nil, internal("load user", err)
 	}
 	self := actor.Kind == custos.ActorUser && actor.UserID == userID
 	if self {
 		hash, _, err := a.db.Reader().UserCredentials(ctx, userID)
 		if err != nil {
-			return internal("load credentials", err)
+			return nil, internal("load credentials", err)
 		}
 		if ok, _ := auth.VerifyPassword(hash, oldPassword); !ok {
 			// A wrong current password is a failed sign-in: the same counter.
@@ -223,23 +268,30 @@ func (a *App) SetPassword(ctx context.Context, actor custos.Actor, userID int64,
 				return a.appendTx(ctx, tx, a.event(actor, "user.password", "", custos.OutcomeDenied, "bad_password"))
 			})
 			if err != nil {
-				return internal("record failure", err)
+				return nil, internal("record failure", err)
 			}
-			return (&custos.Validation{Fields: []custos.FieldError{{Field: "old_password", Code: "wrong_password", Message: custos.Message{ZH: "原密码错误", EN: "wrong current password"}}}}).Err()
+			return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "old_password", Code: "wrong_password", Message: custos.Message{ZH: "原密码错误", EN: "wrong current password"}}}}).Err()
 		}
 		if oldPassword == newPassword {
-			return (&custos.Validation{Fields: []custos.FieldError{{Field: "password", Code: "unchanged", Message: custos.Message{ZH: "新密码不能与原密码相同", EN: "the new password must differ from the current one"}}}}).Err()
+			return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "password", Code: "unchanged", Message: custos.Message{ZH: "新密码不能与原密码相同", EN: "the new password must differ from the current one"}}}}).Err()
 		}
 	} else if err := a.requireSystem(ctx, actor, custos.ActUserAdmin); err != nil {
-		return err
+		return nil, err
 	}
 	if err := auth.CheckPassword(newPassword, u.Username); err != nil {
 		var pv *auth.PolicyViolation
 		errors.As(err, &pv)
-		return (&custos.Validation{Fields: []custos.FieldError{{Field: "password", Code: pv.Code, Message: custos.Message{ZH: pv.ZH, EN: pv.EN}}}}).Err()
+		return nil, (&custos.Validation{Fields: []custos.FieldError{{Field: "password", Code: pv.Code, Message: custos.Message{ZH: pv.ZH, EN: pv.EN}}}}).Err()
 	}
 	hash := auth.HashPassword(newPassword)
-	return internal("set password", a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+	if !self {
+		// An administrator who set a privileged account's password could
+		// sign in as it: that reset waits for a second person (ResetPassword).
+		if req, filed, err := a.privilegedReset(ctx, actor, userID, resetPassword, hash); filed || err != nil {
+			return req, err
+		}
+	}
+	return nil, internal("set password", a.db.Write(ctx, func(tx *sqlstore.Tx) error {
 		if err := tx.SetPassword(ctx, userID, hash, !self); err != nil {
 			return err
 		}

@@ -274,11 +274,14 @@ func (a *App) RevokeToken(ctx context.Context, actor custos.Actor, tokenID int64
 // for a lost device) and ends their sessions and tokens; a role that needs
 // a second factor enrols a new one at the next sign-in. Codes: EForbidden,
 // ENotFound.
-func (a *App) ResetSecondFactor(ctx context.Context, actor custos.Actor, userID int64) error {
+func (a *App) ResetSecondFactor(ctx context.Context, actor custos.Actor, userID int64) (*custos.Request, error) {
 	if actor.UserID == userID {
-		return a.denied(ctx, actor, custos.ActUserAdmin, "", "self_reset", custos.Errorf(custos.EForbidden, "不能重置自己的动态口令", "you cannot reset your own second factor"))
+		return nil, a.denied(ctx, actor, custos.ActUserAdmin, "", "self_reset", custos.Errorf(custos.EForbidden, "不能重置自己的动态口令", "you cannot reset your own second factor"))
 	}
-	return a.adminWrite(ctx, actor, custos.ActUserAdmin, "user.mfa_reset", func(tx *sqlstore.Tx) (string, error) {
+	if req, filed, err := a.privilegedReset(ctx, actor, userID, resetMFA, ""); filed || err != nil {
+		return req, err
+	}
+	return nil, a.adminWrite(ctx, actor, custos.ActUserAdmin, "user.mfa_reset", func(tx *sqlstore.Tx) (string, error) {
 		if _, err := tx.User(ctx, userID); err != nil {
 			return "", err
 		}

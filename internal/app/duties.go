@@ -86,6 +86,74 @@ type AccountPayload struct {
 	FromRole     custos.Role `json:"from_role,omitempty"`
 	Role         custos.Role `json:"role"`
 	PasswordHash string      `json:"password_hash,omitempty"`
+	// Reset: the request resets an existing privileged account's
+	// credentials instead ("password", "mfa") or enables it again ("enable").
+	Reset string `json:"reset,omitempty"`
+}
+
+// What a privileged-account request may reset.
+const (
+	resetPassword = "password"
+	resetMFA      = "mfa"
+	resetEnable   = "enable"
+)
+
+// privilegedReset files, for a privileged account, the reset of its
+// password or second factor, or its re-enabling, as a request a second
+// authorised person approves; filed is false (and nothing happens) for any
+// other account, whose reset the caller then makes at once.
+func (a *App) privilegedReset(ctx context.Context, actor custos.Actor, userID int64, what, hash string) (*custos.Request, bool, error) {
+	if err := a.requireSystem(ctx, actor, custos.ActUserAdmin); err != nil {
+		return nil, false, err
+	}
+	if actor.Kind != custos.ActorUser {
+		return nil, false, nil
+	}
+	rd := a.db.Reader()
+	u, err := rd.User(ctx, userID)
+	if errors.Is(err, custos.ErrNotFound) {
+		return nil, false, custos.ErrNotFound
+	}
+	if err != nil {
+		return nil, false, internal("load user", err)
+	}
+	org, err := rd.Org(ctx, u.OrgID)
+	if err != nil {
+		return nil, false, internal("load org", err)
+	}
+	if !custos.PrivilegedAccount(u.Role, org.Kind) {
+		return nil, false, nil
+	}
+	p := AccountPayload{UserID: u.ID, Username: u.Username, OrgID: u.OrgID, FromRole: u.Role, Role: u.Role, PasswordHash: hash, Reset: what}
+	req, err := a.fileSystemRequest(ctx, actor, custos.KindPrivilege, u.OrgID, custos.UserSubject(u.ID), "reset "+what,
+		fmt.Sprintf("reset %s · %s · %s", what, u.Username, u.Role), p)
+	return req, err == nil, err
+}
+
+// applyReset resets an approved privileged account's credentials: a
+// one-time password or no second factor, ending its sessions and tokens;
+// or enables it again.
+func (a *App) applyReset(ctx context.Context, tx *sqlstore.Tx, p AccountPayload) (string, error) {
+	u, err := tx.User(ctx, p.UserID)
+	if err != nil {
+		return "", err
+	}
+	switch p.Reset {
+	case resetPassword:
+		if err := tx.SetPassword(ctx, u.ID, p.PasswordHash, true); err != nil {
+			return "", err
+		}
+		return "user.password_reset", endCredentials(ctx, tx, u.ID)
+	case resetMFA:
+		if err := tx.SetTOTP(ctx, u.ID, nil, false); err != nil {
+			return "", err
+		}
+		return "user.mfa_reset", endCredentials(ctx, tx, u.ID)
+	case resetEnable:
+		u.Disabled = false
+		return "user.disable", tx.UpdateUser(ctx, u)
+	}
+	return "", fmt.Errorf("privileged-account request: unknown reset %q", p.Reset)
 }
 
 // requestPrivilegedUser files the creation of a privileged account.
@@ -167,7 +235,14 @@ func (a *App) applyPrivilege(ctx context.Context, tx *sqlstore.Tx, approver cust
 		return err
 	}
 	var ev custos.AuditEvent
-	if p.UserID == 0 {
+	if p.Reset != "" {
+		what, err := a.applyReset(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		ev = custos.NewEvent(approver, what, custos.OutcomeOK)
+		ev.TargetRef = itoa(p.UserID)
+	} else if p.UserID == 0 {
 		// The requester chose the password: it is one-time (R-C4).
 		u := &custos.User{Username: p.Username, DisplayName: p.DisplayName, Email: p.Email, OrgID: p.OrgID, Role: p.Role, MustChangePassword: true}
 		if err := tx.CreateUser(ctx, u, p.PasswordHash); err != nil {

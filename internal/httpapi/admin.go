@@ -110,11 +110,8 @@ func (api *API) setDisabled(w http.ResponseWriter, r *http.Request, a custos.Act
 	if err != nil {
 		return err
 	}
-	if err := api.app.SetUserDisabled(r.Context(), a, id, disabled); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	filed, err := api.app.SetUserDisabled(r.Context(), a, id, disabled)
+	return answerReset(w, filed, err)
 }
 
 func (api *API) disableUser(w http.ResponseWriter, r *http.Request, a custos.Actor) error {

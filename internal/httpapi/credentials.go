@@ -77,8 +77,19 @@ func (api *API) resetPassword(w http.ResponseWriter, r *http.Request, a custos.A
 	if id == a.UserID {
 		return invalid("uid", custos.CodeNotAllowed, custos.Message{ZH: "修改自己的密码请使用 /api/v1/me/password", EN: "change your own password at /api/v1/me/password"})
 	}
-	if err := api.app.SetPassword(r.Context(), a, id, "", req.Password); err != nil {
+	filed, err := api.app.ResetPassword(r.Context(), a, id, req.Password)
+	return answerReset(w, filed, err)
+}
+
+// answerReset answers a credential reset: 204 when made, 202 with the
+// request when a privileged account's reset waits for a second person.
+func answerReset(w http.ResponseWriter, filed *custos.Request, err error) error {
+	if err != nil {
 		return err
+	}
+	if filed != nil {
+		httpx.WriteJSON(w, http.StatusAccepted, filed)
+		return nil
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -89,9 +100,6 @@ func (api *API) resetMFA(w http.ResponseWriter, r *http.Request, a custos.Actor)
 	if err != nil {
 		return err
 	}
-	if err := api.app.ResetSecondFactor(r.Context(), a, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	filed, err := api.app.ResetSecondFactor(r.Context(), a, id)
+	return answerReset(w, filed, err)
 }

@@ -146,6 +146,25 @@ func (tx *Tx) NoUsers(ctx context.Context) (bool, error) {
 	return n == 0, err
 }
 
+// Bootstrapping reports whether the store is a fresh installation: no
+// customer yet and no active user with one of the given roles (the second
+// persons who would approve a privileged account).
+func (tx *Tx) Bootstrapping(ctx context.Context, approvers []custos.Role) (bool, error) {
+	var n int
+	if err := tx.row(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM customers LIMIT 1) x`).Scan(&n); err != nil || n > 0 {
+		return false, err
+	}
+	if len(approvers) == 0 {
+		return true, nil
+	}
+	args := make([]any, len(approvers))
+	for i, r := range approvers {
+		args[i] = string(r)
+	}
+	err := tx.row(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM users WHERE role IN (`+placeholders(len(args))+`) AND NOT disabled LIMIT 1) x`, args...).Scan(&n)
+	return n == 0, err
+}
+
 // UserCredentials returns a user's password hash and encrypted TOTP secret.
 func (tx *Tx) UserCredentials(ctx context.Context, id int64) (hash string, totp []byte, err error) {
 	err = tx.row(ctx, `SELECT password_hash, totp_ct FROM users WHERE id = ?`, id).Scan(&hash, &totp)
