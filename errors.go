@@ -157,6 +157,8 @@ const (
 	CodeExpired         = "expired"
 	CodeInvalidChecksum = "invalid_checksum"
 	CodeOutOfRange      = "out_of_range"
+	CodeInvalidEncoding = "invalid_encoding" // not valid UTF-8 (see NameProblem)
+	CodeControlChar     = "control_char"     // NUL, another C0/C1 control or a bidirectional control
 )
 
 var standardMessages = map[string]Message{
@@ -170,6 +172,8 @@ var standardMessages = map[string]Message{
 	CodeExpired:         {ZH: "已过期", EN: "expired"},
 	CodeInvalidChecksum: {ZH: "校验位不正确", EN: "check character is wrong"},
 	CodeOutOfRange:      {ZH: "超出允许范围", EN: "out of range"},
+	CodeInvalidEncoding: {ZH: "不是有效的 UTF-8 文本", EN: "not valid UTF-8 text"},
+	CodeControlChar:     {ZH: "不得包含控制字符或双向文本控制字符", EN: "must not contain control or bidirectional-control characters"},
 }
 
 // StandardMessage returns the bilingual message for a field error code.

@@ -344,6 +344,9 @@ func (s *txnJSONL) next() (*TxnRow, error) {
 // DecodeTxnInput decodes one JSON transaction strictly: unknown fields,
 // wrong types and trailing data are a field error of the item.
 func DecodeTxnInput(b []byte, in *custos.TransactionInput) *custos.FieldError {
+	if at := jsonl.InvalidText(b); at >= 0 {
+		return &custos.FieldError{Code: custos.CodeInvalidEncoding, Message: custos.Message{ZH: fmt.Sprintf("第 %d 个字节起不是有效的 UTF-8 文本", at+1), EN: fmt.Sprintf("not valid UTF-8 text at byte %d", at+1)}}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(in); err != nil {

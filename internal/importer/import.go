@@ -553,6 +553,11 @@ func (s *jsonlSource) next() (*row, error) {
 			Message: custos.Message{ZH: fmt.Sprintf("该行超过 %d 字节", MaxLineBytes), EN: fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes)}}}}, nil
 	}
 	rw := &row{line: n}
+	if at := jsonl.InvalidText(line); at >= 0 {
+		rw.errs = []RowError{{Line: n, Code: custos.CodeInvalidEncoding,
+			Message: custos.Message{ZH: fmt.Sprintf("该行第 %d 个字节起不是有效的 UTF-8 文本", at+1), EN: fmt.Sprintf("the line is not valid UTF-8 text at byte %d", at+1)}}}
+		return rw, nil
+	}
 	var rec jsonRecord
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
