@@ -177,3 +177,35 @@ func fieldMessage(err error, field string) custos.Message {
 	}
 	return custos.Message{}
 }
+
+// TestTxnImportCSVAfterBrokenQuote_RE1: a transaction file whose row 3
+// opens a quote it never closes: row 3 is reported by its line and rows 4
+// to 6 are imported (encoding/csv took them into row 3's field).
+func TestTxnImportCSVAfterBrokenQuote_RE1(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		w := newTxnWorld(t, db)
+		row := func(ref, remarks string) string {
+			return ref + "," + w.c1.ID + ",6222020200110000001," + w.at(2) + ",1.00,CNY,debit,transfer,online," + remarks + "\n"
+		}
+		data := "reference,customer_id,account,time,amount,currency,direction,type,channel,remarks\n" +
+			row("Q2", "房租") + row("Q3", `"房租`) + row("Q4", `"房租,水电"`) + row("Q5", "房租") + row("Q6", "房租")
+		rep, err := w.f.App.ImportTransactions(ctx, w.f.Actor("am_bj01"), strings.NewReader(data), app.TxnImportOptions{Format: "csv"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Imported != 4 || rep.Failed != 1 || len(rep.Errors) != 1 || rep.Errors[0].Line != 3 || rep.Errors[0].Code != app.CodeInvalidCSV {
+			t.Fatalf("report %+v", rep)
+		}
+		page, err := w.f.App.SearchTransactions(ctx, w.f.Actor("am_bj01"), custos.TxnFilter{CustomerID: w.c1.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs := map[string]string{}
+		for _, tx := range page.Items {
+			refs[tx.Reference] = tx.Remarks
+		}
+		if len(refs) != 4 || refs["Q4"] != "房租,水电" || refs["Q6"] != "房租" || refs["Q3"] != "" {
+			t.Fatalf("stored %v", refs)
+		}
+	})
+}
