@@ -318,7 +318,9 @@ func TestImportCSVAfterBrokenQuote_RA1(t *testing.T) {
 		for i := range ids {
 			ids[i] = idcard.GenerateResidentID("110108", time.Date(1981, 2, 3, 0, 0, 0, 0, time.UTC), i+1, true)
 		}
-		row := func(name string, i int) string { return "person," + name + ",cn_resident_id," + ids[i] + ",BJ01,am_bj01\n" }
+		row := func(name string, i int) string {
+			return "person," + name + ",cn_resident_id," + ids[i] + ",BJ01,am_bj01\n"
+		}
 		data := "type,name,id_type,id_number,org,owner\n" +
 			row("李一", 0) +
 			`person,"李二,cn_resident_id,` + ids[1] + ",BJ01,am_bj01\n" +
