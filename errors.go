@@ -1,6 +1,7 @@
 package custos
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -21,6 +22,7 @@ const (
 	ERateLimited      ErrorCode = "rate_limited"      // too many attempts (HTTP 429)
 	EMFARequired      ErrorCode = "mfa_required"      // the second factor is missing or wrong (HTTP 401)
 	EAuditUnavailable ErrorCode = "audit_unavailable" // the audit trail cannot be written; fail closed (HTTP 503)
+	ECanceled         ErrorCode = "canceled"          // the caller went away or gave up: not a failure of the server (HTTP 499)
 	EInternal         ErrorCode = "internal"          // anything else (HTTP 500)
 )
 
@@ -87,11 +89,16 @@ func (e *Error) Wrap(err error) *Error {
 	return &c
 }
 
-// ErrorCodeOf returns the code of an application error anywhere in err's chain,
-// EInternal for any other non-nil error and "" for nil.
+// ErrorCodeOf returns ECanceled for an error caused by the caller's
+// context ending (context.Canceled anywhere in err's chain), else the code
+// of an application error anywhere in err's chain, EInternal for any
+// other non-nil error and "" for nil.
 func ErrorCodeOf(err error) ErrorCode {
 	if err == nil {
 		return ""
+	}
+	if errors.Is(err, context.Canceled) {
+		return ECanceled
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -102,6 +109,9 @@ func ErrorCodeOf(err error) ErrorCode {
 
 // ErrorMessageOf returns the client-safe message of err.
 func ErrorMessageOf(err error) Message {
+	if errors.Is(err, context.Canceled) {
+		return Message{ZH: "请求已取消", EN: "the request was canceled"}
+	}
 	var e *Error
 	if errors.As(err, &e) && (e.Message.ZH != "" || e.Message.EN != "") {
 		return e.Message
