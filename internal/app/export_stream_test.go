@@ -114,4 +114,3 @@ func TestCustomerExportStreams_RC8_RC5(t *testing.T) {
 		}
 	})
 }
-
