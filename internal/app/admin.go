@@ -56,6 +56,7 @@ func (a *App) CreateOrg(ctx context.Context, actor custos.Actor, o *custos.Org) 
 		v.Addf("name", custos.CodeRequired)
 	}
 	v.CheckName("name", o.Name)
+	v.CheckName("name_en", o.NameEN)
 	if !custos.ValidOrgKind(o.Kind) {
 		v.Addf("kind", custos.CodeNotAllowed)
 	}
