@@ -272,9 +272,16 @@ func (tx *Tx) CustomersAfter(ctx context.Context, q CustomerQuery, scope custos.
 		return nil, nil
 	}
 	where, args := tx.customerWhere(q, scope, now)
-	qargs := append([]any{[]byte{}}, args...)
-	qargs = append(qargs, after, limit)
-	rows, err := tx.query(ctx, customerSelect+` WHERE `+where+` AND c.archive_no > ? ORDER BY c.archive_no ASC LIMIT ?`, qargs...)
+	qargs := append([]any{[]byte{}, after}, args...)
+	qargs = append(qargs, limit)
+	// The scope is an OR of indexable terms; left bare, SQLite answers it
+	// with a MULTI-INDEX OR over the whole unit and sorts that for every
+	// page (quadratic again). Inside CASE it is only a filter, so both
+	// engines walk the archive-number index from the cursor and stop after
+	// limit matches; a unit's archive numbers share its prefix, so the
+	// walk stays within the unit.
+	rows, err := tx.query(ctx, customerSelect+` WHERE c.archive_no > ? AND (CASE WHEN `+where+` THEN 1 ELSE 0 END) = 1
+		ORDER BY c.archive_no ASC LIMIT ?`, qargs...)
 	if err != nil {
 		return nil, fmt.Errorf("customers after %q: %w", after, err)
 	}
