@@ -100,6 +100,9 @@ func ValidateCustom(defs []CustomFieldDef, values map[string]any) (map[string]an
 				v.Addf(path, CodeInvalidFormat)
 				continue
 			}
+			if !v.CheckText(path, s) {
+				continue
+			}
 			if utf8.RuneCountInString(s) > MaxCustomText {
 				v.Addf(path, CodeTooLong)
 				continue

@@ -1,6 +1,7 @@
 package custos
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -21,6 +22,7 @@ const (
 	ERateLimited      ErrorCode = "rate_limited"      // too many attempts (HTTP 429)
 	EMFARequired      ErrorCode = "mfa_required"      // the second factor is missing or wrong (HTTP 401)
 	EAuditUnavailable ErrorCode = "audit_unavailable" // the audit trail cannot be written; fail closed (HTTP 503)
+	ECanceled         ErrorCode = "canceled"          // the caller went away or gave up: not a failure of the server (HTTP 499)
 	EInternal         ErrorCode = "internal"          // anything else (HTTP 500)
 )
 
@@ -87,11 +89,16 @@ func (e *Error) Wrap(err error) *Error {
 	return &c
 }
 
-// ErrorCodeOf returns the code of an application error anywhere in err's chain,
-// EInternal for any other non-nil error and "" for nil.
+// ErrorCodeOf returns ECanceled for an error caused by the caller's
+// context ending (context.Canceled anywhere in err's chain), else the code
+// of an application error anywhere in err's chain, EInternal for any
+// other non-nil error and "" for nil.
 func ErrorCodeOf(err error) ErrorCode {
 	if err == nil {
 		return ""
+	}
+	if errors.Is(err, context.Canceled) {
+		return ECanceled
 	}
 	var e *Error
 	if errors.As(err, &e) {
@@ -102,6 +109,9 @@ func ErrorCodeOf(err error) ErrorCode {
 
 // ErrorMessageOf returns the client-safe message of err.
 func ErrorMessageOf(err error) Message {
+	if errors.Is(err, context.Canceled) {
+		return Message{ZH: "请求已取消", EN: "the request was canceled"}
+	}
 	var e *Error
 	if errors.As(err, &e) && (e.Message.ZH != "" || e.Message.EN != "") {
 		return e.Message
@@ -157,6 +167,8 @@ const (
 	CodeExpired         = "expired"
 	CodeInvalidChecksum = "invalid_checksum"
 	CodeOutOfRange      = "out_of_range"
+	CodeInvalidEncoding = "invalid_encoding" // not valid UTF-8 (see NameProblem)
+	CodeControlChar     = "control_char"     // NUL, another C0/C1 control or a bidirectional control
 )
 
 var standardMessages = map[string]Message{
@@ -170,6 +182,8 @@ var standardMessages = map[string]Message{
 	CodeExpired:         {ZH: "已过期", EN: "expired"},
 	CodeInvalidChecksum: {ZH: "校验位不正确", EN: "check character is wrong"},
 	CodeOutOfRange:      {ZH: "超出允许范围", EN: "out of range"},
+	CodeInvalidEncoding: {ZH: "不是有效的 UTF-8 文本", EN: "not valid UTF-8 text"},
+	CodeControlChar:     {ZH: "不得包含控制字符或双向文本控制字符", EN: "must not contain control or bidirectional-control characters"},
 }
 
 // StandardMessage returns the bilingual message for a field error code.

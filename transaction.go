@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -448,18 +447,6 @@ const (
 	CodeFutureTime      = "future_time"
 )
 
-func plainText(s string) bool {
-	if !utf8.ValidString(s) {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
-}
-
 // ValidateTransaction checks everything about an input that needs no store:
 // formats, ranges, the amount's decimals for its currency, the time (not in
 // the future beyond MaxClockSkew). The customer is resolved by the service.
@@ -554,8 +541,7 @@ func ValidateTransactionInto(t *Transaction, in *TransactionInput, now time.Time
 	text := func(field, s string, max int) string {
 		s = strings.TrimSpace(s)
 		switch {
-		case !plainText(s):
-			v.Addf(field, CodeInvalidFormat)
+		case !v.CheckName(field, s): // one line of clean text, as a bank statement prints it
 		case utf8.RuneCountInString(s) > max:
 			v.Addf(field, CodeTooLong)
 		}

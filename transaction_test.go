@@ -130,7 +130,9 @@ func TestValidateTransaction_RE1(t *testing.T) {
 		{"reserved source", func(in *TransactionInput) { in.Source = "custos" }, "source", CodeReserved},
 		{"bad source", func(in *TransactionInput) { in.Source = "Core Banking" }, "source", CodeInvalidFormat},
 		{"long remarks", func(in *TransactionInput) { in.Remarks = strings.Repeat("备", 501) }, "remarks", CodeTooLong},
-		{"control chars", func(in *TransactionInput) { in.Purpose = "a\x00b" }, "purpose", CodeInvalidFormat},
+		{"control chars", func(in *TransactionInput) { in.Purpose = "a\x00b" }, "purpose", CodeControlChar},
+		{"bidi override", func(in *TransactionInput) { in.CounterpartyName = "房东\u202e" }, "counterparty_name", CodeControlChar},
+		{"invalid UTF-8", func(in *TransactionInput) { in.Remarks = "房\xff" }, "remarks", CodeInvalidEncoding},
 		{"bad cp account", func(in *TransactionInput) { in.CounterpartyAccount = "x" }, "counterparty_account", CodeInvalidFormat},
 		{"attachment role", func(in *TransactionInput) { in.Attachments = []TxnAttachment{{ID: "a", Role: "photo"}} }, "attachments[0].role", CodeNotAllowed},
 	} {

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
@@ -79,7 +82,19 @@ func exportCreate(ctx context.Context, e *env, args []string, fixedKind custos.E
 	if *agreement != 0 {
 		spec.Recipient, spec.AgreementID = custos.RecipientExternal, *agreement
 	}
+	var bar *progressbar.ProgressBar
+	ctx = app.WithExportProgress(ctx, func(p app.ExportProgress) {
+		if bar == nil {
+			bar = progressbar.NewOptions(p.Total, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("exporting customers"),
+				progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+		}
+		bar.ChangeMax(p.Total)
+		bar.Set(p.Read)
+	})
 	res, err := e.app.CreateExport(ctx, actor, spec)
+	if bar != nil {
+		bar.Finish()
+	}
 	if err != nil {
 		return describe(err)
 	}

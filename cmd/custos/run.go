@@ -73,7 +73,7 @@ func globalFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.DBURL, "db", os.Getenv("CUSTOS_DB"), "PostgreSQL URL, postgres://… (env CUSTOS_DB); empty means SQLite under --data")
 	fs.StringVar(&c.KeysDir, "keys", os.Getenv("CUSTOS_KEYS"), "directory of the key files (env CUSTOS_KEYS; default DATA/keys)")
 	fs.StringVar(&c.KEKPath, "kek", os.Getenv("CUSTOS_KEK"), "path of the key-encryption keyset (env CUSTOS_KEK; default KEYS/kek.json)")
-	fs.StringVar(&c.SQLiteSync, "sqlite-sync", envOr("CUSTOS_SQLITE_SYNC", "normal"), "SQLite synchronous level: normal or full")
+	fs.StringVar(&c.SQLiteSync, "sqlite-sync", envOr("CUSTOS_SQLITE_SYNC", "full"), "SQLite synchronous level: full (survives power loss) or normal (may lose the last commits on power loss)")
 	fs.StringVar(&c.SMTP, "smtp", os.Getenv("CUSTOS_SMTP"), "send notices through this SMTP relay: smtp://user:pass@host:port?from=custos@example.com (env CUSTOS_SMTP)")
 	fs.StringVar(&c.PDFFont, "pdf-font", envOr("CUSTOS_PDF_FONT", pdfdoc.DefaultFont), "TrueType font with Chinese glyphs for PDF documents (env CUSTOS_PDF_FONT)")
 	fs.StringVar(&c.MFARoles, "mfa-roles", os.Getenv("CUSTOS_MFA_ROLES"), "roles that must log in with a TOTP second factor, comma-separated (env CUSTOS_MFA_ROLES)")

@@ -53,9 +53,12 @@ func (a *App) CreateOrg(ctx context.Context, actor custos.Actor, o *custos.Org) 
 	if !codeRe.MatchString(o.Code) {
 		v.Addf("code", custos.CodeInvalidFormat)
 	}
-	if strings.TrimSpace(o.Name) == "" {
+	o.Name = strings.TrimSpace(o.Name)
+	if o.Name == "" {
 		v.Addf("name", custos.CodeRequired)
 	}
+	v.CheckName("name", o.Name)
+	v.CheckName("name_en", o.NameEN)
 	if !custos.ValidOrgKind(o.Kind) {
 		v.Addf("kind", custos.CodeNotAllowed)
 	}
@@ -100,7 +103,8 @@ var usernameRe = regexp.MustCompile(`^[a-z][a-z0-9._-]{1,31}$`)
 func (a *App) CreateUser(ctx context.Context, actor custos.Actor, in NewUser) (*custos.User, *custos.Request, error) {
 	var v custos.Validation
 	u := &custos.User{Username: custos.NormalizeUsername(in.Username), DisplayName: strings.TrimSpace(in.DisplayName), Email: strings.TrimSpace(in.Email), OrgID: in.OrgID, Role: in.Role}
-	if u.Email != "" && !emailRe.MatchString(u.Email) {
+	v.CheckName("display_name", u.DisplayName)
+	if u.Email != "" && v.CheckName("email", u.Email) && !emailRe.MatchString(u.Email) {
 		v.Addf("email", custos.CodeInvalidFormat)
 	}
 	if !usernameRe.MatchString(u.Username) {

@@ -338,17 +338,24 @@ func (a *App) GenerateExport(ctx context.Context, actor custos.Actor, id int64) 
 // one transaction, stores the export (new: insert it first), keeps the
 // file and appends the audit event with the file's digest and row counts.
 func (a *App) generate(ctx context.Context, actor custos.Actor, e *custos.Export, t *exportTarget, isNew bool) (*ExportResult, error) {
-	b, err := a.buildExport(ctx, actor, e, t)
-	if err != nil {
-		return nil, err
-	}
 	password, err := NewExportPassword()
 	if err != nil {
 		return nil, internal("export password", err)
 	}
-	content, err := sealArchive(b, password, a.cfg.ExportWorkFactor)
+	aw, err := newArchiveWriter(password, a.cfg.ExportWorkFactor)
 	if err != nil {
 		return nil, internal("encrypt export", err)
+	}
+	b, err := a.writeExport(ctx, actor, e, t, aw)
+	if err != nil {
+		return nil, exportError(ctx, err)
+	}
+	content, err := aw.Close()
+	if err != nil {
+		return nil, internal("encrypt export", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, exportError(ctx, err) // nothing registered: the caller is gone
 	}
 	sum := sha256.Sum256(content)
 	now := a.now()
@@ -380,7 +387,7 @@ func (a *App) generate(ctx context.Context, actor custos.Actor, e *custos.Export
 		return a.appendTx(ctx, tx, ev)
 	})
 	if err != nil {
-		return nil, internal("store export", err)
+		return nil, exportError(ctx, internal("store export", err))
 	}
 	e.State = custos.ExportReady
 	return &ExportResult{Export: e, Password: password, Content: content}, nil
@@ -560,9 +567,16 @@ func (b *exportBundle) add(name string, data []byte, rows int) {
 	b.rows[name] = rows
 }
 
-// sealArchive zips the bundle straight into an age encryption under
-// password: the plaintext never touches a disk.
-func sealArchive(b *exportBundle, password string, workFactor int) ([]byte, error) {
+// archiveWriter zips files straight into an age encryption under a
+// password as they are written: the plaintext is never whole in memory and
+// never touches a disk; what is kept is the encrypted (compressed) file.
+type archiveWriter struct {
+	out bytes.Buffer
+	enc io.WriteCloser
+	zw  *zip.Writer
+}
+
+func newArchiveWriter(password string, workFactor int) (*archiveWriter, error) {
 	rcpt, err := age.NewScryptRecipient(password)
 	if err != nil {
 		return nil, err
@@ -570,28 +584,38 @@ func sealArchive(b *exportBundle, password string, workFactor int) ([]byte, erro
 	if workFactor > 0 {
 		rcpt.SetWorkFactor(workFactor)
 	}
-	var out bytes.Buffer
-	enc, err := age.Encrypt(&out, rcpt)
-	if err != nil {
+	w := &archiveWriter{}
+	if w.enc, err = age.Encrypt(&w.out, rcpt); err != nil {
 		return nil, err
 	}
-	zw := zip.NewWriter(enc)
-	for _, name := range b.names {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Now().UTC()})
-		if err != nil {
-			return nil, err
-		}
-		if _, err := w.Write(b.files[name]); err != nil {
-			return nil, err
-		}
-	}
-	if err := zw.Close(); err != nil {
+	w.zw = zip.NewWriter(w.enc)
+	return w, nil
+}
+
+// Create starts the next file of the archive; it is written until the next Create or Close.
+func (w *archiveWriter) Create(name string) (io.Writer, error) {
+	return w.zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Now().UTC()})
+}
+
+// Close finishes the ZIP and the encryption and returns the encrypted file.
+func (w *archiveWriter) Close() ([]byte, error) {
+	if err := w.zw.Close(); err != nil {
 		return nil, err
 	}
-	if err := enc.Close(); err != nil {
+	if err := w.enc.Close(); err != nil {
 		return nil, err
 	}
-	return out.Bytes(), nil
+	return w.out.Bytes(), nil
+}
+
+// exportError is the answer of an export that stopped: when the caller's
+// context ended (a client that gave up) it is ECanceled, not an internal
+// error, and nothing of the export was registered.
+func exportError(ctx context.Context, err error) error {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) { // a statement cut short may say only "interrupted"
+		return &custos.Error{Code: custos.ECanceled, Message: custos.Message{ZH: "导出已取消，未生成文件", EN: "the export was canceled; no file was made"}, Err: err}
+	}
+	return err
 }
 
 // OpenExport decrypts and unzips an export file with its password: the
@@ -648,15 +672,18 @@ type exportManifest struct {
 	Notice      custos.Message         `json:"notice"`
 }
 
-// buildExport gathers the plaintext files of an export as the actor may
-// see them. Reads go through the same decisions as on screen, and
-// transaction pages are audited as searches.
-func (a *App) buildExport(ctx context.Context, actor custos.Actor, e *custos.Export, t *exportTarget) (*exportBundle, error) {
+// writeExport writes the plaintext files of an export, as the actor may
+// see them, into the archive; the manifest comes last, when the counts are
+// known. Reads go through the same decisions as on screen, and
+// transaction pages are audited as searches. The customer list streams
+// (exportCustomerList); the other kinds are one customer's or a date
+// range's and are gathered first.
+func (a *App) writeExport(ctx context.Context, actor custos.Actor, e *custos.Export, t *exportTarget, aw *archiveWriter) (*exportBundle, error) {
 	b := newBundle()
 	var err error
 	switch e.Kind {
 	case custos.ExportCustomers:
-		err = a.exportCustomerList(ctx, actor, e, b)
+		err = a.exportCustomerList(ctx, actor, e, b, aw)
 	case custos.ExportTransactions:
 		err = a.exportTransactions(ctx, actor, e, b, "transactions.csv")
 	case custos.ExportInvestigation:
@@ -665,6 +692,17 @@ func (a *App) buildExport(ctx context.Context, actor custos.Actor, e *custos.Exp
 	if err != nil {
 		return nil, err
 	}
+	for _, name := range b.names {
+		if data, ok := b.files[name]; ok {
+			w, err := aw.Create(name)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := w.Write(data); err != nil {
+				return nil, err
+			}
+		}
+	}
 	m := exportManifest{Kind: e.Kind, Recipient: e.Recipient, Party: e.Party, ArchiveNo: e.ArchiveNo, From: e.From, To: e.To, Reason: e.Reason,
 		GeneratedBy: actor.Username, GeneratedAt: a.now(), Masked: b.revealed == 0, Revealed: b.revealed, Withheld: b.withheld, Files: b.rows,
 		Notice: custos.Message{ZH: "本文件含客户信息，仅限协议及授权用途使用，不得转发；用毕销毁。", EN: "Customer information: use only as agreed and authorised, do not pass on, destroy after use."}}
@@ -672,38 +710,65 @@ func (a *App) buildExport(ctx context.Context, actor custos.Actor, e *custos.Exp
 		m.Agreement = t.agreement.Reference
 	}
 	mb, _ := json.MarshalIndent(m, "", "  ")
-	b.names = append([]string{"manifest.json"}, b.names...)
-	b.files["manifest.json"] = mb
+	w, err := aw.Create("manifest.json")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(mb); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
 var customerListHeader = []string{"archive_no", "type", "name", "id_type", "id_number", "phone", "address", "category", "status",
 	"sensitivity", "verification", "org_id", "owner_id", "created_at", "masked"}
 
-// exportCustomerList writes customers.csv: every customer in the actor's
-// export reach, masked unless the export asks to reveal and the actor may
-// reveal that customer (R-C10).
-func (a *App) exportCustomerList(ctx context.Context, actor custos.Actor, e *custos.Export, b *exportBundle) error {
+// exportPageSize is how many customers an export reads, decides, decrypts
+// and writes at a time.
+const exportPageSize = 500
+
+// exportCustomerList streams customers.csv into the archive: every
+// customer in the actor's export reach, masked unless the export asks to
+// reveal and the actor may reveal that customer (R-C10). It reads keyset
+// pages in archive-number order, so each page costs the same however far
+// into a unit it is, and writes each row as it goes: memory holds one page
+// of customers, whatever the unit's size. It stops at the first page after
+// ctx ends; progress, if the context carries it, hears after every page.
+func (a *App) exportCustomerList(ctx context.Context, actor custos.Actor, e *custos.Export, b *exportBundle, aw *archiveWriter) error {
 	scope := custos.SearchScope(actor, custos.ActCustomerExport)
 	ref, err := a.refData(ctx)
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	cw.Write(customerListHeader)
-	n := 0
 	rd := a.db.Reader()
 	now := a.now()
-	for page := 1; ; page++ {
+	progress := exportProgressOf(ctx)
+	total := 0
+	if progress != nil {
+		if total, err = rd.CountCustomersIn(ctx, sqlstore.CustomerQuery{}, scope, now); err != nil {
+			return internal("count customers", err)
+		}
+	}
+	out, err := aw.Create("customers.csv")
+	if err != nil {
+		return err
+	}
+	cw := csv.NewWriter(out)
+	cw.Write(customerListHeader)
+	n, seen := 0, 0
+	for after := ""; ; {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		f := custos.CustomerFilter{Sort: "archive_no", Page: page, PageSize: 200}
-		recs, total, err := rd.FindCustomers(ctx, sqlstore.CustomerQuery{Filter: f}, scope, now)
+		recs, err := rd.CustomersAfter(ctx, sqlstore.CustomerQuery{}, scope, now, after, exportPageSize)
 		if err != nil {
 			return internal("find customers", err)
 		}
+		if len(recs) == 0 {
+			break
+		}
+		after = recs[len(recs)-1].ArchiveNo
+		seen += len(recs)
 		if err := a.placeRecords(ctx, recs...); err != nil {
 			return err
 		}
@@ -739,7 +804,14 @@ func (a *App) exportCustomerList(ctx context.Context, actor custos.Actor, e *cus
 				string(m.Sensitivity), string(m.Verification), strconv.FormatInt(m.OrgID, 10), strconv.FormatInt(m.OwnerID, 10),
 				m.CreatedAt.Format(time.RFC3339), strconv.FormatBool(!reveal)))
 		}
-		if len(recs) == 0 || page*f.PageSize >= total {
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(ExportProgress{Read: seen, Rows: n, Total: max(total, seen)})
+		}
+		if len(recs) < exportPageSize {
 			break
 		}
 	}
@@ -747,8 +819,28 @@ func (a *App) exportCustomerList(ctx context.Context, actor custos.Actor, e *cus
 	if err := cw.Error(); err != nil {
 		return err
 	}
-	b.add("customers.csv", buf.Bytes(), n)
+	b.rows["customers.csv"] = n
 	return nil
+}
+
+// ExportProgress is how far a streaming export has come: customers read
+// (of Total in the actor's reach) and rows written.
+type ExportProgress struct {
+	Read, Rows, Total int
+}
+
+type exportProgressKey struct{}
+
+// WithExportProgress returns a context under which an export reports its
+// progress to fn after every page, from the exporting goroutine (the CLI
+// draws its progress line with it).
+func WithExportProgress(ctx context.Context, fn func(ExportProgress)) context.Context {
+	return context.WithValue(ctx, exportProgressKey{}, fn)
+}
+
+func exportProgressOf(ctx context.Context) func(ExportProgress) {
+	fn, _ := ctx.Value(exportProgressKey{}).(func(ExportProgress))
+	return fn
 }
 
 var errTooManyRows = custos.Errorf(custos.EInvalid, "导出行数超过上限 %d，请缩小范围（客户或日期）", "the export exceeds %d rows; narrow it (customer or dates)", MaxExportRows, MaxExportRows)

@@ -723,6 +723,7 @@ func (a *App) PortalRequestCorrection(ctx context.Context, actor custos.Actor, i
 	switch {
 	case note == "":
 		v.Add("note", custos.CodeRequired, custos.Message{ZH: "请说明需要更正的内容", EN: "say what needs correcting"})
+	case !v.CheckText("note", note):
 	case len([]rune(note)) > 500:
 		v.Addf("note", custos.CodeTooLong)
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -252,9 +251,8 @@ func txnHeaderError(zh, en string, fields []custos.FieldError) error {
 }
 
 func txnCSV(r io.Reader) (func() (*TxnRow, error), error) {
-	cr := csv.NewReader(r)
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	cr := csvx.NewReader(r, MaxTxnLineBytes)
+	header, _, err := cr.Read()
 	if err == io.EOF {
 		return nil, txnHeaderError("文件为空：缺少表头行", "the file is empty: no header row", nil)
 	}
@@ -291,21 +289,16 @@ func txnCSV(r io.Reader) (func() (*TxnRow, error), error) {
 	rw := &TxnRow{} // reused: a row is valid until the next call
 	return func() (*TxnRow, error) {
 		for {
-			rec, err := cr.Read()
-			var pe *csv.ParseError
+			rec, line, err := cr.Read()
+			var pe *csvx.ParseError
 			switch {
 			case err == io.EOF:
 				return nil, io.EOF
-			case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
-				return &TxnRow{Line: pe.StartLine, Errors: []TxnRowError{{Line: pe.StartLine, Code: CodeFieldCount,
-					Message: custos.Message{ZH: fmt.Sprintf("该行有 %d 个字段，表头有 %d 列", len(rec), len(header)), EN: fmt.Sprintf("the row has %d fields, the header %d columns", len(rec), len(header))}}}}, nil
 			case errors.As(err, &pe):
-				return &TxnRow{Line: pe.StartLine, Errors: []TxnRowError{{Line: pe.StartLine, Code: CodeInvalidCSV,
-					Message: custos.Message{ZH: "CSV 格式错误：" + pe.Err.Error(), EN: "invalid CSV: " + pe.Err.Error()}}}}, nil
+				return &TxnRow{Line: pe.Line, Errors: []TxnRowError{txnParseError(pe, header)}}, nil
 			case err != nil:
 				return nil, err
 			}
-			line, _ := cr.FieldPos(0)
 			*rw = TxnRow{Line: line}
 			blank := true
 			for i, cell := range rec {
@@ -321,6 +314,28 @@ func txnCSV(r io.Reader) (func() (*TxnRow, error), error) {
 			}
 		}
 	}, nil
+}
+
+// txnParseError is the row error of a CSV record that could not be read;
+// the reader goes on with the next line (csvx.Reader).
+func txnParseError(pe *csvx.ParseError, header []string) TxnRowError {
+	e := TxnRowError{Line: pe.Line, Code: CodeInvalidCSV}
+	switch {
+	case errors.Is(pe.Err, csvx.ErrFieldCount):
+		e.Code, e.Message = CodeFieldCount, custos.Message{ZH: fmt.Sprintf("该行有 %d 个字段，表头有 %d 列", pe.Fields, len(header)), EN: fmt.Sprintf("the row has %d fields, the header %d columns", pe.Fields, len(header))}
+	case errors.Is(pe.Err, csvx.ErrInvalidUTF8):
+		e.Code, e.Message = custos.CodeInvalidEncoding, custos.StandardMessage(custos.CodeInvalidEncoding)
+		if pe.Column > 0 && pe.Column <= len(header) {
+			e.Field = strings.ToLower(strings.TrimSpace(header[pe.Column-1]))
+		}
+	case errors.Is(pe.Err, csvx.ErrLineTooLong):
+		e.Code, e.Message = CodeLineTooLong, custos.Message{ZH: fmt.Sprintf("该行超过 %d 字节", MaxTxnLineBytes), EN: fmt.Sprintf("the line is longer than %d bytes", MaxTxnLineBytes)}
+	case errors.Is(pe.Err, csvx.ErrBareQuote):
+		e.Message = custos.Message{ZH: "CSV 格式错误：未加引号的字段中有引号（\"）", EN: "invalid CSV: a quote (\") inside an unquoted field"}
+	default:
+		e.Message = custos.Message{ZH: "CSV 格式错误：引号未闭合，或闭合引号后还有字符；其后各行照常读取", EN: "invalid CSV: a quote is not closed, or a character follows the closing quote; the following rows are read as usual"}
+	}
+	return e
 }
 
 type txnJSONL struct{ r *jsonl.Reader }
@@ -344,6 +359,9 @@ func (s *txnJSONL) next() (*TxnRow, error) {
 // DecodeTxnInput decodes one JSON transaction strictly: unknown fields,
 // wrong types and trailing data are a field error of the item.
 func DecodeTxnInput(b []byte, in *custos.TransactionInput) *custos.FieldError {
+	if at := jsonl.InvalidText(b); at >= 0 {
+		return &custos.FieldError{Code: custos.CodeInvalidEncoding, Message: custos.Message{ZH: fmt.Sprintf("第 %d 个字节起不是有效的 UTF-8 文本", at+1), EN: fmt.Sprintf("not valid UTF-8 text at byte %d", at+1)}}
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(in); err != nil {

@@ -90,15 +90,29 @@ type checker struct {
 
 func (c *checker) add(field, code string) { c.v.Addf(field, code) }
 
+// text checks free text: invalid UTF-8 and control characters other than
+// tab and line breaks are refused (custos.TextProblem).
 func (c *checker) text(field, s string, max int, required bool) string {
+	return c.checkText(field, s, max, required, custos.TextProblem)
+}
+
+// name checks a name: one line of clean text, no control or bidirectional
+// control characters (custos.NameProblem).
+func (c *checker) name(field, s string, max int, required bool) string {
+	return c.checkText(field, s, max, required, custos.NameProblem)
+}
+
+func (c *checker) checkText(field, s string, max int, required bool, problem func(string) string) string {
 	s = strings.TrimSpace(s)
+	if code := problem(s); code != "" {
+		c.add(field, code)
+		return s
+	}
 	switch {
 	case s == "" && required:
 		c.add(field, custos.CodeRequired)
 	case utf8.RuneCountInString(s) > max:
 		c.add(field, custos.CodeTooLong)
-	case !utf8.ValidString(s):
-		c.add(field, custos.CodeInvalidFormat)
 	}
 	return s
 }
@@ -180,7 +194,7 @@ func (c *checker) party(prefix string, p *custos.Party, required bool) *custos.P
 		return nil
 	}
 	q := *p
-	q.Name = c.text(prefix+".name", q.Name, maxName, true)
+	q.Name = c.name(prefix+".name", q.Name, maxName, true)
 	q.IDType, q.IDNumber, _ = c.idDoc(prefix+".id_type", prefix+".id_number", q.IDType, q.IDNumber, false)
 	q.IDExpiry = c.date(prefix+".id_expiry", q.IDExpiry, true, false)
 	q.Phone = c.phone(prefix+".phone", q.Phone)
@@ -241,7 +255,7 @@ func validateCustomer(in *custos.CustomerInput, ref *refData, now time.Time) (*c
 
 	if in.Household != nil {
 		h := *in.Household
-		h.Estate = c.text("household.estate", h.Estate, maxName, true)
+		h.Estate = c.name("household.estate", h.Estate, maxName, true)
 		h.Building = c.text("household.building", h.Building, 50, false)
 		h.Floor = c.text("household.floor", h.Floor, 20, false)
 		h.Unit = c.text("household.unit", h.Unit, 50, false)
@@ -295,7 +309,7 @@ func validateCustomer(in *custos.CustomerInput, ref *refData, now time.Time) (*c
 
 func validatePerson(c *checker, in *custos.CustomerInput) *custos.Person {
 	p := &custos.Person{}
-	p.Name = c.text("name", in.Name, maxName, true)
+	p.Name = c.name("name", in.Name, maxName, true)
 	sex, ok := normSex(in.Sex)
 	if !ok {
 		c.add("sex", custos.CodeNotAllowed)
@@ -307,14 +321,16 @@ func validatePerson(c *checker, in *custos.CustomerInput) *custos.Person {
 	}
 	p.BirthDate = c.date("birth_date", in.BirthDate, false, true)
 	p.Occupation = c.text("occupation", in.Occupation, maxName, false)
-	p.Employer = c.text("employer", in.Employer, maxName, false)
+	p.Employer = c.name("employer", in.Employer, maxName, false)
 	p.Address = c.text("address", in.Address, maxAddress, false)
 	p.HabitualAddress = c.text("habitual_address", in.HabitualAddress, maxAddress, false)
 	if p.HabitualAddress == p.Address {
 		p.HabitualAddress = "" // recorded only when it differs (R-A2)
 	}
 	p.Email = strings.TrimSpace(in.Email)
-	if p.Email != "" && (!emailRe.MatchString(p.Email) || len(p.Email) > 254) {
+	switch {
+	case p.Email == "", !c.v.CheckName("email", p.Email):
+	case !emailRe.MatchString(p.Email) || len(p.Email) > 254:
 		c.add("email", custos.CodeInvalidFormat)
 	}
 	if ph := c.phone("phone", in.Phone); ph != "" {
@@ -373,7 +389,7 @@ func validatePerson(c *checker, in *custos.CustomerInput) *custos.Person {
 
 func validateInstitution(c *checker, in *custos.CustomerInput) *custos.Institution {
 	i := &custos.Institution{}
-	i.Name = c.text("name", in.Name, maxName*2, true)
+	i.Name = c.name("name", in.Name, maxName*2, true)
 	uscc := strings.TrimSpace(in.USCC)
 	if uscc == "" {
 		c.add("uscc", custos.CodeRequired)
@@ -394,7 +410,7 @@ func validateInstitution(c *checker, in *custos.CustomerInput) *custos.Instituti
 	}
 	if in.Licence != nil {
 		l := *in.Licence
-		l.Name = c.text("licence.name", l.Name, maxName, false)
+		l.Name = c.name("licence.name", l.Name, maxName, false)
 		l.Number = c.text("licence.number", l.Number, 50, false)
 		l.Expiry = c.date("licence.expiry", l.Expiry, true, false)
 		i.Licence = &l
@@ -412,7 +428,7 @@ func validateInstitution(c *checker, in *custos.CustomerInput) *custos.Instituti
 	if i.Postcode != "" && !postcodeRe.MatchString(i.Postcode) {
 		c.add("postcode", custos.CodeInvalidFormat)
 	}
-	i.ContactName = c.text("contact_name", in.ContactName, maxName, false)
+	i.ContactName = c.name("contact_name", in.ContactName, maxName, false)
 	i.ContactPhone = c.phone("contact_phone", in.ContactPhone)
 	i.LegalRepresentative = c.party("legal_representative", in.LegalRepresentative, true)
 	i.ResponsiblePerson = c.party("responsible_person", in.ResponsiblePerson, false)

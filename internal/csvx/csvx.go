@@ -1,6 +1,9 @@
 // Package csvx keeps the CSV files Custos writes safe to open in a
 // spreadsheet: a cell that would start a formula (= + - @, tab, carriage
 // return) is prefixed with an apostrophe, and reading strips it again.
+// Its Reader reads the CSV files Custos imports so that a broken row
+// costs only itself: every bad row is reported by its line and the rows
+// after it are read.
 package csvx
 
 import "strings"

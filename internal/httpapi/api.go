@@ -21,6 +21,7 @@ import (
 	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
 	"github.com/custos-cim/custos/internal/httpx"
+	"github.com/custos-cim/custos/internal/jsonl"
 )
 
 // OpenAPI returns the API description.
@@ -236,6 +237,10 @@ func readBody(r *http.Request) ([]byte, error) {
 
 // decodeBytes decodes one JSON value strictly (see decode).
 func decodeBytes(body []byte, v any) error {
+	if at := jsonl.InvalidText(body); at >= 0 {
+		// encoding/json would replace it with U+FFFD and store a name that was never sent.
+		return invalid("", custos.CodeInvalidEncoding, custos.Message{ZH: fmt.Sprintf("请求体第 %d 个字节起不是有效的 UTF-8 文本", at+1), EN: fmt.Sprintf("the body is not valid UTF-8 text at byte %d", at+1)})
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

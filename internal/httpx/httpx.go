@@ -107,6 +107,11 @@ func remoteAddr(r *http.Request, trusted []string) string {
 	return host
 }
 
+// StatusClientClosedRequest answers a request whose client went away before
+// the answer was ready (nginx's 499): the client reads nothing, and the
+// log shows a client that gave up, not a failure of the server.
+const StatusClientClosedRequest = 499
+
 // Status maps an application error code to an HTTP status.
 func Status(code custos.ErrorCode) int {
 	switch code {
@@ -128,6 +133,8 @@ func Status(code custos.ErrorCode) int {
 		return http.StatusTooManyRequests
 	case custos.EAuditUnavailable:
 		return http.StatusServiceUnavailable
+	case custos.ECanceled:
+		return StatusClientClosedRequest
 	}
 	return http.StatusInternalServerError
 }

@@ -19,6 +19,10 @@
 // floor/unit; the classifications tier, lifecycle, volume, aml_risk, stage,
 // nature and property_status (any taxonomy as class.<code>); custom fields
 // as custom.<key>; and archive_no, which Export writes and Import ignores.
+// A row CSV cannot read (an unclosed quote, a stray quote, the wrong
+// number of cells, bytes that are not UTF-8, a line over MaxLineBytes) is
+// reported by its line, and reading goes on with the next line, so the
+// rows after it are imported (csvx.Reader).
 // Any subset in any order is fine as long as it has type, but a header that
 // names an unknown column, or one column twice, rejects the whole file
 // before any row is read. Cells are trimmed and empty cells left out; a
@@ -38,7 +42,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,9 +66,8 @@ const (
 // MaxErrors caps the row errors a report lists; later ones are only counted.
 const MaxErrors = 10000
 
-// MaxLineBytes bounds one line of input. A longer JSON line is an error of
-// its row; a longer CSV line stops the import, because CSV cannot be resynchronised
-// safely after it.
+// MaxLineBytes bounds one line of input, and a CSV record spanning lines.
+// A longer line is an error of its row; the rows after it are read.
 const MaxLineBytes = 1 << 20
 
 // Row error codes besides the field codes of validation (custos.Code…).
@@ -404,47 +406,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 var errFormat = errors.New("invalid format")
 
-// ErrLineTooLong stops a CSV import at a line longer than MaxLineBytes.
-var ErrLineTooLong = custos.Errorf(custos.EInvalid, "CSV 行超过 %d 字节，导入已停止", "a CSV line is longer than %d bytes; import stopped", MaxLineBytes)
-
-// lineLimit fails a read once a line grows beyond MaxLineBytes, so that a
-// file without line breaks cannot make the CSV reader buffer it whole.
-type lineLimit struct {
-	r   io.Reader
-	run int
-}
-
-func (l *lineLimit) Read(p []byte) (int, error) {
-	n, err := l.r.Read(p)
-	b := p[:n]
-	first := bytes.IndexByte(b, '\n')
-	if first < 0 {
-		l.run += n
-	} else {
-		// Lines that start and end inside b are shorter than b, which the
-		// CSV reader's buffer keeps far below MaxLineBytes.
-		l.run += first
-		if l.run <= MaxLineBytes {
-			l.run = n - bytes.LastIndexByte(b, '\n') - 1
-		}
-	}
-	if l.run > MaxLineBytes {
-		return 0, ErrLineTooLong
-	}
-	return n, err
-}
-
 type csvSource struct {
-	r    *csv.Reader
+	r    *csvx.Reader
 	cols []column
 	// names maps validation paths to this file's column names.
 	names map[string]string
 }
 
 func newCSVSource(br io.Reader) (*csvSource, error) {
-	r := csv.NewReader(&lineLimit{r: br})
-	r.ReuseRecord = true
-	header, err := r.Read()
+	r := csvx.NewReader(br, MaxLineBytes)
+	header, _, err := r.Read()
 	if err == io.EOF {
 		return nil, custos.Errorf(custos.EInvalid, "文件为空：缺少表头行", "the file is empty: no header row")
 	}
@@ -498,21 +469,16 @@ func (s *csvSource) column(target string) string {
 
 func (s *csvSource) next() (*row, error) {
 	for {
-		rec, err := s.r.Read()
-		var pe *csv.ParseError
+		rec, line, err := s.r.Read()
+		var pe *csvx.ParseError
 		switch {
 		case err == io.EOF:
 			return nil, io.EOF
-		case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
-			return &row{line: pe.StartLine, errs: []RowError{{Line: pe.StartLine, Code: CodeFieldCount,
-				Message: custos.Message{ZH: fmt.Sprintf("该行有 %d 个字段，表头有 %d 列", len(rec), len(s.cols)), EN: fmt.Sprintf("the row has %d fields, the header %d columns", len(rec), len(s.cols))}}}}, nil
 		case errors.As(err, &pe):
-			return &row{line: pe.StartLine, errs: []RowError{{Line: pe.StartLine, Code: CodeInvalidCSV,
-				Message: custos.Message{ZH: "CSV 格式错误：" + pe.Err.Error(), EN: "invalid CSV: " + pe.Err.Error()}}}}, nil
+			return &row{line: pe.Line, errs: []RowError{s.parseError(pe)}}, nil
 		case err != nil:
 			return nil, err
 		}
-		line, _ := s.r.FieldPos(0)
 		rw := &row{line: line}
 		blank := true
 		for i, cell := range rec {
@@ -530,6 +496,29 @@ func (s *csvSource) next() (*row, error) {
 		}
 		return rw, nil
 	}
+}
+
+// parseError is the row error of a CSV record that could not be read.
+// The reader goes on with the next line, so each broken row costs only
+// itself and the rows after it are read (csvx.Reader).
+func (s *csvSource) parseError(pe *csvx.ParseError) RowError {
+	e := RowError{Line: pe.Line, Code: CodeInvalidCSV}
+	switch {
+	case errors.Is(pe.Err, csvx.ErrFieldCount):
+		e.Code, e.Message = CodeFieldCount, custos.Message{ZH: fmt.Sprintf("该行有 %d 个字段，表头有 %d 列", pe.Fields, len(s.cols)), EN: fmt.Sprintf("the row has %d fields, the header %d columns", pe.Fields, len(s.cols))}
+	case errors.Is(pe.Err, csvx.ErrInvalidUTF8):
+		e.Code, e.Message = custos.CodeInvalidEncoding, custos.StandardMessage(custos.CodeInvalidEncoding)
+		if pe.Column > 0 && pe.Column <= len(s.cols) {
+			e.Field = s.cols[pe.Column-1].name
+		}
+	case errors.Is(pe.Err, csvx.ErrLineTooLong):
+		e.Code, e.Message = CodeLineTooLong, custos.Message{ZH: fmt.Sprintf("该行超过 %d 字节", MaxLineBytes), EN: fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes)}
+	case errors.Is(pe.Err, csvx.ErrBareQuote):
+		e.Message = custos.Message{ZH: "CSV 格式错误：未加引号的字段中有引号（\"）", EN: "invalid CSV: a quote (\") inside an unquoted field"}
+	default:
+		e.Message = custos.Message{ZH: "CSV 格式错误：引号未闭合，或闭合引号后还有字符；其后各行照常读取", EN: "invalid CSV: a quote is not closed, or a character follows the closing quote; the following rows are read as usual"}
+	}
+	return e
 }
 
 // jsonRecord is one JSON line: an input, plus the archive number an export
@@ -553,6 +542,11 @@ func (s *jsonlSource) next() (*row, error) {
 			Message: custos.Message{ZH: fmt.Sprintf("该行超过 %d 字节", MaxLineBytes), EN: fmt.Sprintf("the line is longer than %d bytes", MaxLineBytes)}}}}, nil
 	}
 	rw := &row{line: n}
+	if at := jsonl.InvalidText(line); at >= 0 {
+		rw.errs = []RowError{{Line: n, Code: custos.CodeInvalidEncoding,
+			Message: custos.Message{ZH: fmt.Sprintf("该行第 %d 个字节起不是有效的 UTF-8 文本", at+1), EN: fmt.Sprintf("the line is not valid UTF-8 text at byte %d", at+1)}}}
+		return rw, nil
+	}
 	var rec jsonRecord
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()

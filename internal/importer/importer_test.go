@@ -293,11 +293,58 @@ func TestImportRowSyntaxErrors(t *testing.T) {
 		t.Fatalf("CSV: %s imported %d, errors %v, want %v", rep.Format, rep.Imported, rowErrors(rep), want)
 	}
 
-	// A CSV line without end stops the import instead of filling memory.
-	_, err = importer.Import(ctx, f.App, f.Actor("mgr_bj"), io.MultiReader(strings.NewReader("type,name\nperson,"), neverEnding('x')), importer.Options{})
-	if !errors.Is(err, importer.ErrLineTooLong) {
-		t.Fatalf("endless line: %v", err)
+	// A CSV line longer than the bound is an error of its row, read past
+	// without being kept; the rows after it are imported.
+	long := io.MultiReader(strings.NewReader("type,name\nperson,"), io.LimitReader(neverEnding('x'), importer.MaxLineBytes+10),
+		strings.NewReader("\nperson,孙七\n"))
+	rep, err = importer.Import(ctx, f.App, f.Actor("mgr_bj"), long, importer.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if want = []wantErr{{2, "", importer.CodeLineTooLong}, {3, "id_type", custos.CodeRequired}}; !slices.Equal(rowErrors(rep)[:2], want) {
+		t.Fatalf("long line: errors %v, want %v first", rowErrors(rep), want)
+	}
+}
+
+// TestImportCSVAfterBrokenQuote_RA1: row 3 opens a quote it never closes.
+// encoding/csv took rows 4 to 6 into that one field and lost them; now row
+// 3 is reported by its line and rows 4 to 6 are imported. A row with bytes
+// that are not UTF-8 is reported by line and column, never stored with
+// replacement characters.
+func TestImportCSVAfterBrokenQuote_RA1(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := fixture(t, db)
+		ids := make([]string, 7)
+		for i := range ids {
+			ids[i] = idcard.GenerateResidentID("110108", time.Date(1981, 2, 3, 0, 0, 0, 0, time.UTC), i+1, true)
+		}
+		row := func(name string, i int) string {
+			return "person," + name + ",cn_resident_id," + ids[i] + ",BJ01,am_bj01\n"
+		}
+		data := "type,name,id_type,id_number,org,owner\n" +
+			row("李一", 0) +
+			`person,"李二,cn_resident_id,` + ids[1] + ",BJ01,am_bj01\n" +
+			row("李三", 2) + row("李四", 3) + row("李五", 4) +
+			row("李\xff六", 5) +
+			row("李\u202e七", 6)
+		rep, err := importer.Import(ctx, f.App, f.Actor("mgr_bj"), strings.NewReader(data), importer.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []wantErr{{3, "", importer.CodeInvalidCSV}, {7, "name", custos.CodeInvalidEncoding}, {8, "name", custos.CodeControlChar}}
+		if rep.Imported != 4 || rep.Failed != 3 || !slices.Equal(rowErrors(rep), want) {
+			t.Fatalf("imported %d, failed %d, errors %v, want 4, 3, %v", rep.Imported, rep.Failed, rowErrors(rep), want)
+		}
+		if m := rep.Errors[0].Message; m.ZH == "" || m.EN == "" {
+			t.Errorf("the broken row's error has no message: %+v", rep.Errors[0])
+		}
+		for _, i := range []int{0, 2, 3, 4} {
+			res, err := f.App.SearchCustomers(ctx, f.Actor("mgr_bj"), custos.CustomerFilter{IDNumber: ids[i]})
+			if err != nil || len(res.Items) != 1 {
+				t.Errorf("row with ID %d not imported: %v %v", i, res, err)
+			}
+		}
+	})
 }
 
 type neverEnding byte

@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Reader returns the non-blank lines of its input with their numbers.
@@ -69,4 +71,82 @@ func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
 		}
 		return r.buf, tooLong, err
 	}
+}
+
+// InvalidText returns the byte offset of the first text in b that a JSON
+// decoder would silently replace with U+FFFD: a byte sequence that is not
+// UTF-8, or a \u escape of a UTF-16 surrogate that is not part of a pair.
+// It returns -1 when there is none. Custos refuses such input instead of
+// storing a name that differs from what was sent.
+func InvalidText(b []byte) int {
+	if utf8.Valid(b) {
+		if !bytes.Contains(b, []byte(`\u`)) {
+			return -1
+		}
+	} else {
+		for i := 0; i < len(b); {
+			r, n := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && n <= 1 {
+				return i
+			}
+			i += n
+		}
+	}
+	// Look at the escapes inside strings.
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case !inString:
+			inString = c == '"'
+		case c == '"':
+			inString = false
+		case c == '\\' && i+1 < len(b):
+			if b[i+1] != 'u' {
+				i++ // a one-character escape, such as \\ or \"
+				continue
+			}
+			r, ok := hex4(b, i+2)
+			if !ok {
+				i++ // malformed: the decoder reports it
+				continue
+			}
+			switch {
+			case utf16.IsSurrogate(r) && r < 0xDC00: // a high surrogate needs a low one next
+				lo, ok := rune(0), false
+				if i+7 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+					lo, ok = hex4(b, i+8)
+				}
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return i
+				}
+				i += 11
+			case utf16.IsSurrogate(r): // a low surrogate on its own
+				return i
+			default:
+				i += 5
+			}
+		}
+	}
+	return -1
+}
+
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }

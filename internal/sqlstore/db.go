@@ -42,8 +42,14 @@ type Config struct {
 	URL string
 	// DataDir holds the SQLite file custos.db.
 	DataDir string
-	// SQLiteSync is the SQLite synchronous level: "normal" (default; durable
-	// across process crashes with WAL) or "full" (also across power loss).
+	// SQLiteSync is the SQLite synchronous level. "full" (the default, also
+	// for "") syncs the WAL on every commit, so that what a commit promised
+	// survives a power loss: an audit event "committed before the data
+	// leaves" must not vanish after the data left. "normal" syncs only at
+	// checkpoints; it survives a crash of the process but may lose the last
+	// commits on power loss, and is for stores whose loss of the last
+	// seconds is acceptable (a test or demo store; see docs/performance.md
+	// for what it saves). Anything else is refused.
 	SQLiteSync string
 	Clock      custos.Clock
 }
@@ -65,6 +71,18 @@ type DB struct {
 	ckpt   *sql.DB   // SQLite: the WAL checkpointer's connection
 	ckStop chan struct{}
 	ckDone chan struct{}
+}
+
+// SQLiteSynchronous returns the PRAGMA synchronous value of a
+// Config.SQLiteSync setting: FULL for "" and "full", NORMAL for "normal".
+func SQLiteSynchronous(level string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "", "full":
+		return "FULL", nil
+	case "normal":
+		return "NORMAL", nil
+	}
+	return "", fmt.Errorf("unknown SQLite synchronous level %q: want full (the default) or normal", level)
 }
 
 // Open connects to the store. It does not migrate; call Migrate.
@@ -98,15 +116,14 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	db.path = filepath.Join(dir, "custos.db")
-	sync := "NORMAL"
-	if strings.EqualFold(cfg.SQLiteSync, "full") {
-		sync = "FULL"
+	sync, err := SQLiteSynchronous(cfg.SQLiteSync)
+	if err != nil {
+		return nil, err
 	}
+	db.path = filepath.Join(dir, "custos.db")
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(" + sync + ")&_pragma=secure_delete(1)&_pragma=temp_store(MEMORY)"
 	u := "file:" + (&url.URL{Path: db.path}).EscapedPath()
-	var err error
 	// The writer does not checkpoint the WAL itself (a background
 	// checkpointer does, off the commit path) and keeps a 32 MiB page cache:
 	// twice that bought nothing measurable and took a 1,000,000-row

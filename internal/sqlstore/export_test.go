@@ -33,3 +33,19 @@ func (db *DB) TxnLinksOf(ctx context.Context, cnum int64) ([]int64, error) {
 	slices.Sort(out)
 	return out, rows.Err()
 }
+
+// SQLitePragma reads an integer PRAGMA on each of the SQLite store's
+// connection pools: the writer (inside a write, as the writer goroutine
+// holds its one connection), the readers and the checkpointer.
+func (db *DB) SQLitePragma(ctx context.Context, name string) (w, r, ck int64, err error) {
+	if err = db.Write(ctx, func(tx *Tx) error {
+		return tx.q.QueryRowContext(ctx, "PRAGMA "+name).Scan(&w)
+	}); err != nil {
+		return
+	}
+	if err = db.r.QueryRowContext(ctx, "PRAGMA "+name).Scan(&r); err != nil {
+		return
+	}
+	err = db.ckpt.QueryRowContext(ctx, "PRAGMA "+name).Scan(&ck)
+	return
+}

@@ -51,10 +51,15 @@ func OpenSQLite(t testing.TB) *sqlstore.DB {
 	return OpenSQLiteAt(t, t.TempDir())
 }
 
+// EnvSQLiteSync names the variable that sets the SQLite synchronous level
+// of test stores ("full" or "normal"; unset: the store's default, full),
+// so that a benchmark can compare the two in one session.
+const EnvSQLiteSync = "CUSTOS_TEST_SQLITE_SYNC"
+
 // OpenSQLiteAt opens (and migrates) the SQLite store in dir.
 func OpenSQLiteAt(t testing.TB, dir string) *sqlstore.DB {
 	t.Helper()
-	db, err := sqlstore.Open(context.Background(), sqlstore.Config{DataDir: dir})
+	db, err := sqlstore.Open(context.Background(), sqlstore.Config{DataDir: dir, SQLiteSync: os.Getenv(EnvSQLiteSync)})
 	if err != nil {
 		t.Fatal(err)
 	}
