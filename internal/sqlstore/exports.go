@@ -288,7 +288,7 @@ func (tx *Tx) CustomersAfter(ctx context.Context, q CustomerQuery, scope custos.
 	defer rows.Close()
 	var out []*CustomerRecord
 	for rows.Next() {
-		r, err := scanCustomer(rows)
+		r, err := tx.scanCustomer(ctx, rows)
 		if err != nil {
 			return nil, err
 		}
