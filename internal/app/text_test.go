@@ -66,7 +66,7 @@ func TestNamesRefuseControlAndInvalidText_RA2_RA3_RD4(t *testing.T) {
 				t.Errorf("%s: a clean beneficial owner is refused: %v", kind, codes)
 			}
 
-			_, err = f.App.CreateUser(ctx, admin, app.NewUser{Username: "clerk_" + kind, DisplayName: name, Org: "BJ01", Role: custos.RoleAccountManager, Password: "Zhang-San-2026!x"})
+			_, _, err = f.App.CreateUser(ctx, admin, app.NewUser{Username: "clerk_" + kind, DisplayName: name, Org: "BJ01", Role: custos.RoleAccountManager, Password: "Zhang-San-2026!x"})
 			if got := fieldCodes(err)["display_name"]; got != want {
 				t.Errorf("%s: user display name code %q, want %q (%v)", kind, got, want, err)
 			}
