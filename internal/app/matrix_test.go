@@ -105,5 +105,19 @@ func TestServiceMatrix(t *testing.T) {
 			t.Fatalf("a manager granting access: %v", err)
 		}
 		_ = g
+
+		// Giving a customer to a portfolio and granting access are decisions
+		// of their own (R-C1): for every fixture user, exactly who may.
+		mayAssign, mayGrant := map[string]bool{"mgr_bj": true, "gm": true}, map[string]bool{"gm": true}
+		for user := range want {
+			_, err := f.App.AddPortfolio(ctx, f.Actor(user), custos.PortfolioEntry{UserID: f.Users["am2_bj01"].ID, CustomerID: c1.ID})
+			if (err == nil) != mayAssign[user] {
+				t.Errorf("%s gives c1 to am2_bj01: %v, want allowed=%v", user, err, mayAssign[user])
+			}
+			_, err = f.App.CreateGrant(ctx, f.Actor(user), app.GrantInput{Username: "am2_bj01", CustomerID: c3.ID, Purpose: "risk", Reason: "排查", Duration: "1h"})
+			if (err == nil) != mayGrant[user] {
+				t.Errorf("%s grants am2_bj01 c3: %v, want allowed=%v", user, err, mayGrant[user])
+			}
+		}
 	})
 }
