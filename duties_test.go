@@ -43,10 +43,15 @@ func TestSeparationOfDuties_RC1_RD4(t *testing.T) {
 			t.Errorf("%s privileged = %v", r, r.Privileged())
 		}
 	}
-	// A manager or an inspector at the head office reaches the whole bank.
-	if !PrivilegedAccount(RoleManager, HeadOffice) || PrivilegedAccount(RoleManager, Branch) || !PrivilegedAccount(RoleInspector, HeadOffice) ||
-		PrivilegedAccount(RoleCustodian, HeadOffice) || !PrivilegedAccount(RoleAuditor, Branch) {
+	// A manager or an inspector reaches a whole unit and approves or
+	// verifies others' work, at a branch as much as at the head office.
+	if !PrivilegedAccount(RoleManager, HeadOffice) || !PrivilegedAccount(RoleManager, Branch) || !PrivilegedAccount(RoleInspector, SubBranch) ||
+		PrivilegedAccount(RoleCustodian, HeadOffice) || PrivilegedAccount(RoleAccountManager, SubBranch) || !PrivilegedAccount(RoleAuditor, Branch) {
 		t.Error("PrivilegedAccount")
+	}
+	// Whose password reset needs a second person: whoever reaches customers.
+	if !ReachesCustomers(RoleAccountManager) || !ReachesCustomers(RoleButler) || ReachesCustomers(RoleCustodian) {
+		t.Error("ReachesCustomers")
 	}
 }
 

@@ -151,16 +151,15 @@ type PortfolioEntry struct {
 	Building   string `json:"building,omitempty"` // BuildingKey(estate, building)
 }
 
-// PrivilegedAccount reports whether an account with role r in a unit of
-// kind k takes effect only after a second person approves: a privileged
-// role, or a role that reaches a whole unit's customers placed at the head
-// office, whose unit is the whole organisation.
-func PrivilegedAccount(r Role, k OrgKind) bool {
+// PrivilegedAccount reports whether an account with role r (in a unit of
+// kind k) takes effect only after a second person approves: a privileged
+// role, or any role that reaches a whole unit's customers or approves and
+// verifies others' work — a branch manager or inspector as much as one at
+// the head office. Otherwise an administrator could create a manager and an
+// inspector, sign in as them, and be maker, verifier and checker alone.
+func PrivilegedAccount(r Role, _ OrgKind) bool {
 	if r.Privileged() {
 		return true
-	}
-	if k != HeadOffice {
-		return false
 	}
 	for _, reach := range customerRules[r] {
 		if reach == reachSubtree {
@@ -169,3 +168,8 @@ func PrivilegedAccount(r Role, k OrgKind) bool {
 	}
 	return false
 }
+
+// ReachesCustomers reports whether a role reaches customers at all (its own
+// portfolio included): an administrator who reset such an account's
+// password could sign in as it, so that reset needs a second person.
+func ReachesCustomers(r Role) bool { return len(customerRules[r]) > 0 || r.Privileged() }

@@ -629,6 +629,21 @@ func (p TxnPolicy) Validate() error {
 	if p.RealNameWithin < Duration(24*time.Hour) {
 		v.Addf("real_name_within", CodeOutOfRange)
 	}
+	// The defaults are the regulatory lines and a floor no one person can
+	// go below: a policy may be stricter (lower thresholds, a shorter
+	// period), never looser (三员分立: the security administrator sets it
+	// alone, so alone they may only tighten it).
+	d := DefaultTxnPolicy()
+	for name, pair := range map[string][2]map[string]Amount{"large_value": {p.LargeValue, d.LargeValue}, "real_name_amount": {p.RealNameAmount, d.RealNameAmount}} {
+		for cur, a := range pair[0] {
+			if a > Threshold(pair[1], cur) {
+				v.Add(name+"."+cur, CodeOutOfRange, Message{ZH: "不能高于监管标准 " + Threshold(pair[1], cur).String(), EN: "cannot exceed the regulatory line of " + Threshold(pair[1], cur).String()})
+			}
+		}
+	}
+	if p.RealNameWithin > d.RealNameWithin {
+		v.Add("real_name_within", CodeOutOfRange, Message{ZH: "核实有效期不能长于一年", EN: "a verification cannot count for longer than a year"})
+	}
 	return v.Err()
 }
 

@@ -710,6 +710,23 @@ func (a *App) applyPortfolio(ctx context.Context, tx *sqlstore.Tx, approver cust
 	if e.UserID == approver.UserID {
 		return custos.Errorf(custos.EForbidden, "不能批准把客户分配给自己", "you cannot approve an assignment to yourself")
 	}
+	// Decided again as of now: the customer may have become protected, the
+	// assignee moved or left, the requester moved, since it was filed.
+	requester, err := tx.User(ctx, r.RequestedBy)
+	if err != nil {
+		return err
+	}
+	ro, err := tx.Org(ctx, requester.OrgID)
+	if err != nil {
+		return err
+	}
+	as, err := a.assignment(ctx, e.UserID, e.CustomerID)
+	if err != nil {
+		return err
+	}
+	if d := custos.DecideAssignment(ActorFor(requester, ro, "", "", "", ""), as); !d.Allowed {
+		return custos.Errorf(custos.EConflict, "分配条件在申请后已变化，只能驳回", "what the assignment rests on changed after it was filed; reject it")
+	}
 	if err := tx.AddPortfolio(ctx, e); err != nil {
 		return err
 	}
@@ -742,6 +759,15 @@ func (a *App) Portfolio(ctx context.Context, actor custos.Actor, userID int64) (
 	if userID != actor.UserID {
 		if err := a.requireSystem(ctx, actor, custos.ActPortfolioManage); err != nil {
 			return nil, err
+		}
+		// Only a holder of the actor's own unit or below: a portfolio
+		// names customers (upspin: others' answer as unknown).
+		as, err := a.assignment(ctx, userID, "")
+		if err != nil {
+			return nil, err
+		}
+		if d := custos.DecideUnassignment(actor, as); !d.Allowed || as.AssigneeID == 0 {
+			return nil, a.denied(ctx, actor, custos.ActPortfolioManage, "", custos.DenyAssigneeScope, custos.ErrNotFound)
 		}
 	}
 	out, err := a.db.Reader().Portfolio(ctx, userID)

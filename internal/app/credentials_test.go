@@ -125,9 +125,7 @@ func TestAuthenticate_RC4(t *testing.T) {
 		}
 
 		// A one-time password signs in nowhere but its own change.
-		if err := f.App.SetPassword(ctx, f.Actor("admin"), f.Users["butler_bj01"].ID, "", "Einmal-Passw0rt!"); err != nil {
-			t.Fatal(err)
-		}
+		resetApproved(t, f, "butler_bj01", "Einmal-Passw0rt!")
 		if _, err := f.App.Authenticate(ctx, cli("butler_bj01", "Einmal-Passw0rt!", ""), ""); !errors.Is(err, app.ErrMustChangePassword) {
 			t.Fatalf("one-time password accepted: %v", err)
 		}
@@ -353,9 +351,7 @@ func TestOneTimePasswords_RC4(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := f.App.SetPassword(ctx, f.Actor("admin"), f.Users["am_bj01"].ID, "", "Reset-Passw0rd-1!"); err != nil {
-			t.Fatal(err)
-		}
+		resetApproved(t, f, "am_bj01", "Reset-Passw0rd-1!")
 		if _, err := f.App.SessionFor(ctx, sess.Token); custos.ErrorCodeOf(err) != custos.EUnauthenticated {
 			t.Fatalf("the session outlived the reset: %v", err)
 		}
@@ -434,7 +430,13 @@ func TestOneTimePasswords_RC4(t *testing.T) {
 		if _, err := f.App.ResetSecondFactor(ctx, f.Actor("am2_bj01"), f.Users["mgr_bj"].ID); custos.ErrorCodeOf(err) != custos.EForbidden {
 			t.Fatalf("a non-administrator reset a second factor: %v", err)
 		}
-		if filed, err := f.App.ResetSecondFactor(ctx, f.Actor("admin"), f.Users["mgr_bj"].ID); err != nil || filed != nil {
+		// A manager's account is privileged: the reset waits for the
+		// security administrator's approval, then takes effect.
+		filed, err := f.App.ResetSecondFactor(ctx, f.Actor("admin"), f.Users["mgr_bj"].ID)
+		if err != nil || filed == nil {
+			t.Fatalf("the reset of a manager's second factor: %+v %v", filed, err)
+		}
+		if _, err := f.App.DecideRequest(ctx, f.Actor("secadmin"), filed.ID, true, "本人确认"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := f.App.TokenActor(ctx, tok3.Secret, "", ""); custos.ErrorCodeOf(err) != custos.EUnauthenticated {
@@ -444,4 +446,20 @@ func TestOneTimePasswords_RC4(t *testing.T) {
 			t.Fatalf("login after the reset: %v", err)
 		}
 	})
+}
+
+// resetApproved has the administrator reset a user's password and, when
+// the account reaches customers (so the reset is only filed), the security
+// administrator approve it.
+func resetApproved(t *testing.T, f *apptest.Fixture, user, pw string) {
+	t.Helper()
+	filed, err := f.App.ResetPassword(ctx, f.Actor("admin"), f.Users[user].ID, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filed != nil {
+		if _, err := f.App.DecideRequest(ctx, f.Actor("secadmin"), filed.ID, true, "本人确认"); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

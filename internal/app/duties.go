@@ -100,8 +100,10 @@ const (
 
 // privilegedReset files, for a privileged account, the reset of its
 // password or second factor, or its re-enabling, as a request a second
-// authorised person approves; filed is false (and nothing happens) for any
-// other account, whose reset the caller then makes at once.
+// authorised person approves — and the reset of any account that reaches
+// customers, whose one-time password would otherwise let the administrator
+// sign in as it; filed is false (and nothing happens) for any other
+// account, whose reset the caller then makes at once.
 func (a *App) privilegedReset(ctx context.Context, actor custos.Actor, userID int64, what, hash string) (*custos.Request, bool, error) {
 	if err := a.requireSystem(ctx, actor, custos.ActUserAdmin); err != nil {
 		return nil, false, err
@@ -121,8 +123,16 @@ func (a *App) privilegedReset(ctx context.Context, actor custos.Actor, userID in
 	if err != nil {
 		return nil, false, internal("load org", err)
 	}
-	if !custos.PrivilegedAccount(u.Role, org.Kind) {
+	if !custos.PrivilegedAccount(u.Role, org.Kind) && !(what != resetEnable && custos.ReachesCustomers(u.Role)) {
 		return nil, false, nil
+	}
+	// A fresh installation has nobody to approve (see CreateUser).
+	ref, err := a.refData(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	if boot, err := rd.Bootstrapping(ctx, ref.rules[custos.KindPrivilege].Roles); err != nil || boot {
+		return nil, false, internal("bootstrap", err)
 	}
 	p := AccountPayload{UserID: u.ID, Username: u.Username, OrgID: u.OrgID, FromRole: u.Role, Role: u.Role, PasswordHash: hash, Reset: what}
 	req, err := a.fileSystemRequest(ctx, actor, custos.KindPrivilege, u.OrgID, custos.UserSubject(u.ID), "reset "+what,

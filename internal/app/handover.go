@@ -95,6 +95,24 @@ func (a *App) StartHandover(ctx context.Context, actor custos.Actor, in Handover
 	if leaver != nil && sup != nil && leaver.ID == sup.ID {
 		v.Add("supervisor", custos.CodeNotAllowed, custos.Message{ZH: "监交人不能是离岗人员本人", EN: "the supervisor cannot be the leaver"})
 	}
+	// Nobody gives customers to themselves or receives what they
+	// supervise, and customers go only to portfolio holders (as
+	// custos.DecideAssignment requires of any assignment): leaver,
+	// successor and supervisor are three people, each signing themselves.
+	for i, s := range in.Successors {
+		u, err := a.userID(ctx, s)
+		if err != nil {
+			continue
+		}
+		switch {
+		case u.ID == actor.UserID:
+			v.Add(fmt.Sprintf("successors[%d]", i), custos.CodeNotAllowed, custos.Message{ZH: "发起人不能把客户交接给自己", EN: "whoever opens a handover cannot receive its customers"})
+		case sup != nil && u.ID == sup.ID:
+			v.Add(fmt.Sprintf("successors[%d]", i), custos.CodeNotAllowed, custos.Message{ZH: "监交人不能兼任接收人", EN: "the supervisor cannot also receive the customers"})
+		case !slices.Contains(custos.PortfolioRoles, u.Role):
+			v.Add(fmt.Sprintf("successors[%d]", i), custos.CodeNotAllowed, custos.Message{ZH: "只有客户经理和管家可以接收客户", EN: "only account managers and butlers receive customers"})
+		}
+	}
 	if strings.TrimSpace(in.Reason) == "" {
 		v.Addf("reason", custos.CodeRequired)
 	}

@@ -123,6 +123,17 @@ func TestHandoverAndPaperWithinScope_RC1_RG1_RH1(t *testing.T) {
 		if custos.ErrorCodeOf(err) != custos.EInvalid {
 			t.Fatalf("the Shanghai manager opened a Beijing handover: %v", err)
 		}
+		// Whoever opens it does not receive its customers, nor does its
+		// supervisor, and customers go only to portfolio holders.
+		for _, in := range []app.HandoverInput{
+			{Leaver: "am_bj01", Supervisor: "gm", Successors: []string{"mgr_bj", "am2_bj01"}, Reason: "离职"},
+			{Leaver: "am_bj01", Supervisor: "gm", Successors: []string{"inspector_bj"}, Reason: "离职"},
+			{Leaver: "am_bj01", Supervisor: "am2_bj01", Successors: []string{"am2_bj01"}, Reason: "离职"},
+		} {
+			if _, err := f.App.StartHandover(ctx, f.Actor("mgr_bj"), in); custos.ErrorCodeOf(err) != custos.EInvalid {
+				t.Fatalf("handover %+v: %v", in, err)
+			}
+		}
 		h, err := f.App.StartHandover(ctx, f.Actor("mgr_bj"), app.HandoverInput{Leaver: "am_bj01", Supervisor: "mgr_bj", Successors: []string{"am2_bj01"}, Reason: "离职"})
 		if err != nil {
 			t.Fatal(err)

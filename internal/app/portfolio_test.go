@@ -130,6 +130,32 @@ func TestPortfolioAssignment_RC1_RC2(t *testing.T) {
 		if !readable("am2_bj01", second) {
 			t.Fatal("the approved assignment did not take effect")
 		}
+		// Decided again at approval: a customer made protected meanwhile is
+		// not assigned.
+		third := f.Create(t, "am_bj01", apptest.Person("后改私行"))
+		req, err = f.App.AddPortfolio(ctx, f.Actor("mgr_bj"), custos.PortfolioEntry{UserID: uid("am2_bj01"), CustomerID: third.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.App.UpdateCustomer(ctx, f.Actor("am_bj01"), third.ID, 0, func(in *custos.CustomerInput) error {
+			in.Sensitivity, in.ProtectedReason = custos.Protected, "large_value"
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.App.DecideRequest(ctx, f.Actor("gm"), req.ID, true, "同意"); custos.ErrorCodeOf(err) != custos.EConflict {
+			t.Fatalf("an assignment of a customer made protected after filing: %v", err)
+		}
+		if readable("am2_bj01", third) {
+			t.Fatal("the protected customer reached through a stale assignment")
+		}
+		// Listing someone's portfolio is for their own unit and above.
+		if _, err := f.App.Portfolio(ctx, f.Actor("mgr_sh"), uid("am2_bj01")); !errors.Is(err, custos.ErrNotFound) {
+			t.Fatalf("the Shanghai manager lists a Beijing portfolio: %v", err)
+		}
+		if pf, err := f.App.Portfolio(ctx, f.Actor("mgr_bj"), uid("am2_bj01")); err != nil || len(pf) == 0 {
+			t.Fatalf("the Beijing manager lists it: %v %v", pf, err)
+		}
 	})
 }
 

@@ -69,9 +69,26 @@ func TestPrivilegedResetNeedsSecondPerson_RC4(t *testing.T) {
 		if _, err := f.App.Login(ctx, app.Credentials{Username: "auditor", Password: apptest.Password, Via: "web"}); custos.ErrorCodeOf(err) != custos.EUnauthenticated {
 			t.Fatalf("the auditor signs in before the re-enabling is approved: %v", err)
 		}
-		// An account manager's reset is made at once.
-		if filed, err := f.App.ResetPassword(ctx, admin, f.Users["am_bj01"].ID, "Einmal-Passw0rt-9!"); err != nil || filed != nil {
+		// An account manager's too: with its one-time password the
+		// administrator could read the account manager's portfolio.
+		if filed, err := f.App.ResetPassword(ctx, admin, f.Users["am_bj01"].ID, "Einmal-Passw0rt-9!"); err != nil || filed == nil {
 			t.Fatalf("an account manager's reset: %+v %v", filed, err)
+		}
+		// A custodian's, who reaches no customer, is made at once.
+		if filed, err := f.App.ResetPassword(ctx, admin, f.Users["custodian"].ID, "Einmal-Passw0rt-9!"); err != nil || filed != nil {
+			t.Fatalf("a custodian's reset: %+v %v", filed, err)
+		}
+		// A branch manager or an inspector approves and verifies others'
+		// work: creating one is privileged too, at any unit — otherwise the
+		// administrator could be maker, verifier and checker alone.
+		for _, role := range []custos.Role{custos.RoleManager, custos.RoleInspector} {
+			u, req, err := f.App.CreateUser(ctx, admin, app.NewUser{Username: "puppet_" + string(role), Org: "BJ", Role: role, Password: "Puppet-Passw0rd-2026!"})
+			if err != nil || u != nil || req == nil {
+				t.Fatalf("a branch %s created by the administrator alone: %+v %+v %v", role, u, req, err)
+			}
+		}
+		if u, req, err := f.App.CreateUser(ctx, admin, app.NewUser{Username: "new_am", Org: "BJ01", Role: custos.RoleAccountManager, Password: "Puppet-Passw0rd-2026!"}); err != nil || u == nil || req != nil {
+			t.Fatalf("an account manager (an empty portfolio): %+v %+v %v", u, req, err)
 		}
 	})
 }
@@ -142,4 +159,29 @@ func mustUser(t *testing.T, a *app.App, name string) int64 {
 		t.Fatal(err)
 	}
 	return u.ID
+}
+
+// TestTxnPolicyFloor_RE4_RE6: the security administrator sets the
+// large-value and real-name policy alone, so alone they may only tighten
+// it: no threshold above the regulatory line, no verification counting
+// longer than a year.
+func TestTxnPolicyFloor_RE4_RE6(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := apptest.New(t, db)
+		loose := custos.DefaultTxnPolicy()
+		loose.LargeValue["CNY"] *= 100_000
+		if err := f.App.SetTxnPolicy(ctx, f.Actor("secadmin"), loose); custos.ErrorCodeOf(err) != custos.EInvalid {
+			t.Fatalf("a large-value line raised 100,000-fold: %v", err)
+		}
+		long := custos.DefaultTxnPolicy()
+		long.RealNameWithin *= 5
+		if err := f.App.SetTxnPolicy(ctx, f.Actor("secadmin"), long); custos.ErrorCodeOf(err) != custos.EInvalid {
+			t.Fatalf("a verification counting five years: %v", err)
+		}
+		strict := custos.DefaultTxnPolicy()
+		strict.LargeValue["CNY"] /= 2
+		if err := f.App.SetTxnPolicy(ctx, f.Actor("secadmin"), strict); err != nil {
+			t.Fatalf("a stricter policy: %v", err)
+		}
+	})
 }

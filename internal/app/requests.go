@@ -69,6 +69,7 @@ func (a *App) newRequest(ctx context.Context, _ *sqlstore.Tx, actor custos.Actor
 	r := &sqlstore.RequestRecord{}
 	r.Kind, r.State, r.CustomerID, r.OrgID, r.Reason, r.Summary = kind, custos.RequestPending, customerID, orgID, reason, summary
 	r.RequestedBy, r.RequestedAt, r.ExpiresAt, r.Required = actor.UserID, now, now.Add(time.Duration(rule.TTL)), rule.Required
+	r.Decisions = []custos.RequestDecision{}
 	return r, nil
 }
 

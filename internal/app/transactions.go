@@ -80,6 +80,9 @@ func (a *App) TxnPolicy(ctx context.Context) (custos.TxnPolicy, error) {
 // SetTxnPolicy changes the large-value and real-name thresholds (R-E4, R-E6);
 // the security administrator only (a security policy, 三员分立), audited.
 func (a *App) SetTxnPolicy(ctx context.Context, actor custos.Actor, p custos.TxnPolicy) error {
+	if err := a.requireSystem(ctx, actor, custos.ActPolicyManage); err != nil {
+		return err
+	}
 	if err := p.Validate(); err != nil {
 		return err
 	}

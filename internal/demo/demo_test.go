@@ -130,6 +130,26 @@ func TestSeed(t *testing.T) { // R-A1, R-A8, R-A9, R-C1, R-C2, R-L2
 		if err != nil || len(pf) != len(estateBuildings) {
 			t.Errorf("butler portfolio %v, %v", pf, err)
 		}
+		// …and reach every household of the estate: the households belong
+		// to the butler's own unit, as a building's reach requires (R-C1).
+		bo, err := db.Reader().Org(ctx, b.OrgID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reached := 0
+		for page := 1; ; page++ {
+			p, err := a.SearchCustomers(ctx, app.ActorFor(b, bo, "test", "", "", "service"), custos.CustomerFilter{Page: page, PageSize: 200, Sort: "archive_no"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reached += len(p.Items)
+			if page*200 >= p.Total {
+				break
+			}
+		}
+		if reached < households {
+			t.Errorf("the butler reaches %d customers, the estate has %d households", reached, households)
+		}
 
 		// A second run changes nothing.
 		if _, err := Seed(ctx, a, io.Discard); !errors.Is(err, ErrNotEmpty) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/custos-cim/custos"
 	"github.com/custos-cim/custos/internal/app"
 	"github.com/custos-cim/custos/internal/app/apptest"
 )
@@ -45,11 +46,17 @@ func walkCredentials(t *testing.T, f *apptest.Fixture, c *client) {
 	uid := f.Users["am_bj01"].ID
 	c.do("am2_bj01", "POST", fmt.Sprintf("/api/v1/users/%d/password", uid), "", map[string]any{"password": "Einmal-Passw0rt-2026!"}).expect(t, 403, "a colleague resets a password")
 	c.do("admin", "POST", fmt.Sprintf("/api/v1/users/%d/password", f.Users["admin"].ID), "", map[string]any{"password": "Einmal-Passw0rt-2026!"}).expect(t, 422, "an administrator resets their own")
-	c.do("admin", "POST", fmt.Sprintf("/api/v1/users/%d/password", uid), "", map[string]any{"password": "Einmal-Passw0rt-2026!"}).expect(t, 204, "a reset")
+	// An account manager's reset waits for a second person (the
+	// administrator would otherwise sign in as them); a custodian's does not.
+	var filed custos.Request
+	c.do("admin", "POST", fmt.Sprintf("/api/v1/users/%d/password", uid), "", map[string]any{"password": "Einmal-Passw0rt-2026!"}).expect(t, 202, "a reset, filed").json(t, &filed)
+	c.do("secadmin", "POST", reqPath(filed.ID, "approve"), "", map[string]any{"comment": "本人确认"}).expect(t, 200, "the reset approved")
+	c.do("admin", "POST", fmt.Sprintf("/api/v1/users/%d/password", f.Users["custodian"].ID), "", map[string]any{"password": "Einmal-Passw0rt-2026!"}).expect(t, 204, "a custodian's reset")
 	c.do("am_bj01", "GET", "/api/v1/me", "", nil).expect(t, 401, "the token after the reset")
 	c.do("am_ro", "GET", "/api/v1/me", "", nil).expect(t, 401, "every token after the reset")
 	c.do("am2_bj01", "POST", fmt.Sprintf("/api/v1/users/%d/mfa-reset", f.Users["mgr_bj"].ID), "", nil).expect(t, 403, "a colleague resets a second factor")
-	c.do("admin", "POST", fmt.Sprintf("/api/v1/users/%d/mfa-reset", f.Users["mgr_bj"].ID), "", nil).expect(t, 204, "a second-factor reset")
+	c.do("admin", "POST", fmt.Sprintf("/api/v1/users/%d/mfa-reset", f.Users["mgr_bj"].ID), "", nil).expect(t, 202, "a manager's second-factor reset, filed").json(t, &filed)
+	c.do("secadmin", "POST", reqPath(filed.ID, "approve"), "", map[string]any{"comment": "本人确认"}).expect(t, 200, "the second-factor reset approved")
 	c.do("mgr_bj", "GET", "/api/v1/me", "", nil).expect(t, 401, "the token after the second-factor reset")
 	c.do("admin", "POST", "/api/v1/users/99999/mfa-reset", "", nil).expect(t, 404, "a missing user")
 }

@@ -279,7 +279,7 @@ func walkTransactions(t *testing.T, f *apptest.Fixture, c *client) {
 	if pol["large_value"].(map[string]any)["CNY"] != "50000.00" {
 		t.Fatalf("default policy: %v", pol)
 	}
-	newPol := map[string]any{"large_value": map[string]any{"CNY": "300", "*": "1000"}, "real_name_amount": map[string]any{"*": "50000"}, "real_name_within": "720h"}
+	newPol := map[string]any{"large_value": map[string]any{"CNY": "300", "*": "1000"}, "real_name_amount": map[string]any{"*": "5000"}, "real_name_within": "720h"}
 	c.do("am_bj01", "PUT", "/api/v1/settings/transaction-policy", "", newPol).expect(t, 403, "an account manager changes the policy")
 	c.do("secadmin", "PUT", "/api/v1/settings/transaction-policy", "", map[string]any{"large_value": map[string]any{"CNY": "300"},
 		"real_name_amount": map[string]any{"*": "0"}, "real_name_within": "1h"}).expect(t, 422, "a bad policy")

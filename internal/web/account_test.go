@@ -21,7 +21,12 @@ func TestOneTimePasswordPage_RC4(t *testing.T) {
 		e := newEnv(t, db)
 		e.login("am_bj01")
 		wantStatus(t, e.get("/account/password"), http.StatusOK)
-		if err := e.f.App.SetPassword(ctx, e.f.Actor("admin"), e.f.Users["am_bj01"].ID, "", "Einmal-Passw0rt-2026!"); err != nil {
+		// An account manager's reset waits for the security administrator.
+		filed, err := e.f.App.ResetPassword(ctx, e.f.Actor("admin"), e.f.Users["am_bj01"].ID, "Einmal-Passw0rt-2026!")
+		if err != nil || filed == nil {
+			t.Fatalf("reset: %+v %v", filed, err)
+		}
+		if _, err := e.f.App.DecideRequest(ctx, e.f.Actor("secadmin"), filed.ID, true, "本人确认"); err != nil {
 			t.Fatal(err)
 		}
 		wantRedirect(t, e.get("/customers"), "/login")
