@@ -195,3 +195,26 @@ func TestHandoverAndPaperWithinScope_RC1_RG1_RH1(t *testing.T) {
 		}
 	})
 }
+
+// TestClosureWithinScope_RF1: a closure is filed only for a customer of the
+// actor's unit or below; another unit's answers exactly like a missing
+// archive, so filing tells nobody whether an archive exists elsewhere.
+func TestClosureWithinScope_RF1(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := apptest.New(t, db)
+		addUser(t, f, "comp_sh", custos.RoleCompliance, "SH")
+		bj := f.Create(t, "am_bj01", apptest.Person("北京销户"))
+		sh := f.Create(t, "mgr_sh", apptest.Person("上海销户"))
+		in := app.CloseInput{Reason: "客户销户"}
+		for _, no := range []string{bj.ArchiveNo, "BJ01-P-1999-999999"} {
+			in.ArchiveNo = no
+			if _, err := f.App.CloseRelationship(ctx, f.Actor("comp_sh"), "", in); !errors.Is(err, custos.ErrNotFound) {
+				t.Fatalf("Shanghai compliance closes %s: %v", no, err)
+			}
+		}
+		in.ArchiveNo = sh.ArchiveNo
+		if req, err := f.App.CloseRelationship(ctx, f.Actor("comp_sh"), "", in); err != nil || req == nil {
+			t.Fatalf("Shanghai compliance closes a Shanghai customer: %+v %v", req, err)
+		}
+	})
+}

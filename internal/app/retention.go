@@ -140,6 +140,14 @@ func (a *App) CloseRelationship(ctx context.Context, actor custos.Actor, custome
 	if err != nil {
 		return nil, internal("load customer", err)
 	}
+	// Only a customer of the actor's unit or below: another's answers as
+	// missing, so filing tells nobody whether an archive exists elsewhere.
+	if err := a.placeRecords(ctx, rec); err != nil {
+		return nil, err
+	}
+	if actor.Kind != custos.ActorSystem && !custos.PathContains(actor.OrgPath, rec.OrgPath) {
+		return nil, a.denied(ctx, actor, "customer.close", customerID, custos.DenyScope, custos.ErrNotFound)
+	}
 	var out *custos.Request
 	var refusal error
 	err = a.db.Write(ctx, func(tx *sqlstore.Tx) error {
