@@ -32,19 +32,21 @@ var errMFAEnrol = custos.Errorf(custos.EMFARequired, "该用户须先在网页�
 // the callers decide whether it may.
 func (a *App) verifyPerson(ctx context.Context, c Credentials, action string) (*custos.User, error) {
 	now := a.now()
-	actor := custos.Actor{Kind: custos.ActorUser, Username: custos.NormalizeUsername(c.Username), ClientAddr: c.ClientAddr, Via: c.Via}
+	name := custos.NormalizeUsername(c.Username)
+	// As at the login: until the name is known it is kept only as a
+	// bounded keyed reference (strangers.go), never in clear.
+	actor := custos.Actor{Kind: custos.ActorUser, Username: a.strangerName(name), ClientAddr: c.ClientAddr, Via: c.Via}
 	fail := func(reason string, answer error) (*custos.User, error) {
 		if err := a.record(ctx, a.event(actor, custos.Action(action), "", custos.OutcomeDenied, reason)); err != nil {
 			return nil, err
 		}
 		return nil, answer
 	}
-	if len(actor.Username) > 64 {
-		actor.Username = actor.Username[:64]
+	if len(name) > MaxLoginName {
 		auth.BurnTime(c.Password)
 		return fail("unknown_user", errBadLogin)
 	}
-	u, err := a.db.Reader().UserByName(ctx, actor.Username)
+	u, err := a.db.Reader().UserByName(ctx, name)
 	if errors.Is(err, custos.ErrNotFound) {
 		auth.BurnTime(c.Password)
 		return fail("unknown_user", errBadLogin)
@@ -52,6 +54,7 @@ func (a *App) verifyPerson(ctx context.Context, c Credentials, action string) (*
 	if err != nil {
 		return nil, internal("load user", err)
 	}
+	actor.Username = u.Username
 	actor.UserID, actor.Role, actor.OrgID = u.ID, u.Role, u.OrgID
 	if u.Disabled {
 		auth.BurnTime(c.Password)

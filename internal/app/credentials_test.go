@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,6 +92,11 @@ func TestAuthenticate_RC4(t *testing.T) {
 		}
 		if _, err := f.App.Authenticate(ctx, cli("nobody", apptest.Password, ""), ""); custos.ErrorCodeOf(err) != custos.EUnauthenticated || denials(t, f, "login", "unknown_user") != 1 {
 			t.Fatalf("unknown user: %v", err)
+		}
+		// An unknown name reaches the audit trail only as a keyed
+		// reference, as at the web login (R-D4).
+		if evs, err := f.App.SearchAudit(ctx, f.Actor("auditor"), apptestQuery("", "login")); err != nil || slices.ContainsFunc(evs, func(e custos.AuditEvent) bool { return strings.Contains(e.Actor, "nobody") }) {
+			t.Fatalf("the unknown name is in the audit trail in clear: %v", err)
 		}
 		for range 4 {
 			f.App.Authenticate(ctx, cli("am_bj01", "Wrong-Passw0rd!", ""), "")
