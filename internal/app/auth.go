@@ -64,51 +64,9 @@ func (a *App) Login(ctx context.Context, c Credentials) (*Session, error) {
 	if err := a.limitAttempt(ctx, scopeLogin, actor, "login", now, errLoginLimited); err != nil {
 		return nil, err
 	}
-	if len(name) > MaxLoginName {
-		auth.BurnTime(c.Password)
-		return fail("unknown_user", errBadLogin)
-	}
-	u, err := a.db.Reader().UserByName(ctx, name)
-	if errors.Is(err, custos.ErrNotFound) {
-		auth.BurnTime(c.Password)
-		return fail("unknown_user", errBadLogin)
-	}
+	u, totpCT, err := a.checkPassword(ctx, c, "login", &actor)
 	if err != nil {
-		return nil, internal("load user", err)
-	}
-	actor.Username = u.Username
-	actor.UserID, actor.Role, actor.OrgID = u.ID, u.Role, u.OrgID
-	if u.Disabled {
-		auth.BurnTime(c.Password)
-		return fail("disabled", errBadLogin)
-	}
-	if now.Before(u.LockedUntil) {
-		auth.BurnTime(c.Password)
-		return fail("locked", custos.Errorf(custos.ELocked, "账户因多次登录失败已锁定，请稍后再试或联系管理员", "account locked after repeated failures; try later or ask an administrator"))
-	}
-	hash, totpCT, err := a.db.Reader().UserCredentials(ctx, u.ID)
-	if err != nil {
-		return nil, internal("load credentials", err)
-	}
-	ok, err := auth.VerifyPassword(hash, c.Password)
-	if err != nil || !ok {
-		var n int
-		werr := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
-			var err error
-			n, err = tx.RecordLoginFailure(ctx, u.ID, a.cfg.LockoutThreshold, a.cfg.LockoutDuration)
-			if err != nil {
-				return err
-			}
-			ev := a.event(actor, "login", "", custos.OutcomeDenied, "bad_password")
-			if n >= a.cfg.LockoutThreshold {
-				ev.Reason = "bad_password_locked"
-			}
-			return a.appendTx(ctx, tx, ev)
-		})
-		if werr != nil {
-			return nil, internal("record login failure", werr)
-		}
-		return nil, errBadLogin
+		return nil, err
 	}
 	mfaPassed := !a.mfaRequired(u)
 	if u.MFAEnabled {
@@ -120,11 +78,11 @@ func (a *App) Login(ctx context.Context, c Credentials) (*Session, error) {
 			return fail("mfa_missing", custos.Errorf(custos.EMFARequired, "请输入动态验证码", "enter your one-time code"))
 		}
 		if !auth.CheckTOTP(string(secret), c.TOTP, now) {
-			a.db.Write(ctx, func(tx *sqlstore.Tx) error {
-				_, err := tx.RecordLoginFailure(ctx, u.ID, a.cfg.LockoutThreshold, a.cfg.LockoutDuration)
-				return err
-			})
-			return fail("mfa_wrong", custos.Errorf(custos.EMFARequired, "动态验证码错误", "wrong one-time code"))
+			// Counted and audited in one write, which fails closed.
+			if err := a.countFailure(ctx, u, actor, "login", "mfa_wrong"); err != nil {
+				return nil, err
+			}
+			return nil, custos.Errorf(custos.EMFARequired, "动态验证码错误", "wrong one-time code")
 		}
 		mfaPassed = true
 	}
@@ -149,6 +107,72 @@ func (a *App) Login(ctx context.Context, c Credentials) (*Session, error) {
 	}
 	org, _ := a.db.Reader().Org(ctx, u.OrgID)
 	return &Session{Token: token, User: u, Org: org, MFAPassed: mfaPassed, Lang: c.Lang, ExpiresAt: s.ExpiresAt, idHash: idHash}, nil
+}
+
+// checkPassword is the first half of every sign-in (the web login, the
+// CLI, a witness, a signing party): the user by name, not disabled, not
+// locked, the right password. Each refusal is audited under action with
+// actor, which starts as the stranger's reference and is completed once
+// the user is known; a wrong password counts towards the lockout. It
+// returns the user and their sealed TOTP secret.
+func (a *App) checkPassword(ctx context.Context, c Credentials, action custos.Action, actor *custos.Actor) (*custos.User, []byte, error) {
+	name := custos.NormalizeUsername(c.Username)
+	fail := func(reason string, answer error) (*custos.User, []byte, error) {
+		if err := a.record(ctx, a.event(*actor, action, "", custos.OutcomeDenied, reason)); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, answer
+	}
+	if len(name) > MaxLoginName {
+		auth.BurnTime(c.Password)
+		return fail("unknown_user", errBadLogin)
+	}
+	u, err := a.db.Reader().UserByName(ctx, name)
+	if errors.Is(err, custos.ErrNotFound) {
+		auth.BurnTime(c.Password)
+		return fail("unknown_user", errBadLogin)
+	}
+	if err != nil {
+		return nil, nil, internal("load user", err)
+	}
+	actor.Username = u.Username
+	actor.UserID, actor.Role, actor.OrgID = u.ID, u.Role, u.OrgID
+	if u.Disabled {
+		auth.BurnTime(c.Password)
+		return fail("disabled", errBadLogin)
+	}
+	if a.now().Before(u.LockedUntil) {
+		auth.BurnTime(c.Password)
+		return fail("locked", custos.Errorf(custos.ELocked, "账户因多次登录失败已锁定，请稍后再试或联系管理员", "account locked after repeated failures; try later or ask an administrator"))
+	}
+	hash, totpCT, err := a.db.Reader().UserCredentials(ctx, u.ID)
+	if err != nil {
+		return nil, nil, internal("load credentials", err)
+	}
+	if ok, err := auth.VerifyPassword(hash, c.Password); err != nil || !ok {
+		if err := a.countFailure(ctx, u, *actor, action, "bad_password"); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, errBadLogin
+	}
+	return u, totpCT, nil
+}
+
+// countFailure records a failed sign-in of a known user: the lockout
+// counter and its audit event ("…_locked" when it locked the account).
+func (a *App) countFailure(ctx context.Context, u *custos.User, actor custos.Actor, action custos.Action, reason string) error {
+	werr := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
+		n, err := tx.RecordLoginFailure(ctx, u.ID, a.cfg.LockoutThreshold, a.cfg.LockoutDuration)
+		if err != nil {
+			return err
+		}
+		ev := a.event(actor, action, "", custos.OutcomeDenied, reason)
+		if n >= a.cfg.LockoutThreshold {
+			ev.Reason = reason + "_locked"
+		}
+		return a.appendTx(ctx, tx, ev)
+	})
+	return internal("record login failure", werr)
 }
 
 func totpPurpose(userID int64) string { return "totp:" + itoa(userID) }

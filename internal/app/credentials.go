@@ -42,51 +42,15 @@ func (a *App) verifyPerson(ctx context.Context, c Credentials, action string) (*
 		}
 		return nil, answer
 	}
-	if len(name) > MaxLoginName {
-		auth.BurnTime(c.Password)
-		return fail("unknown_user", errBadLogin)
-	}
-	u, err := a.db.Reader().UserByName(ctx, name)
-	if errors.Is(err, custos.ErrNotFound) {
-		auth.BurnTime(c.Password)
-		return fail("unknown_user", errBadLogin)
-	}
+	u, totpCT, err := a.checkPassword(ctx, c, custos.Action(action), &actor)
 	if err != nil {
-		return nil, internal("load user", err)
-	}
-	actor.Username = u.Username
-	actor.UserID, actor.Role, actor.OrgID = u.ID, u.Role, u.OrgID
-	if u.Disabled {
-		auth.BurnTime(c.Password)
-		return fail("disabled", errBadLogin)
-	}
-	if now.Before(u.LockedUntil) {
-		auth.BurnTime(c.Password)
-		return fail("locked", custos.Errorf(custos.ELocked, "账户因多次登录失败已锁定，请稍后再试或联系管理员", "account locked after repeated failures; try later or ask an administrator"))
-	}
-	hash, totpCT, err := a.db.Reader().UserCredentials(ctx, u.ID)
-	if err != nil {
-		return nil, internal("load credentials", err)
+		return nil, err
 	}
 	countFailure := func(reason string, answer error) (*custos.User, error) {
-		werr := a.db.Write(ctx, func(tx *sqlstore.Tx) error {
-			n, err := tx.RecordLoginFailure(ctx, u.ID, a.cfg.LockoutThreshold, a.cfg.LockoutDuration)
-			if err != nil {
-				return err
-			}
-			ev := a.event(actor, custos.Action(action), "", custos.OutcomeDenied, reason)
-			if n >= a.cfg.LockoutThreshold {
-				ev.Reason = reason + "_locked"
-			}
-			return a.appendTx(ctx, tx, ev)
-		})
-		if werr != nil {
-			return nil, internal("record login failure", werr)
+		if err := a.countFailure(ctx, u, actor, custos.Action(action), reason); err != nil {
+			return nil, err
 		}
 		return nil, answer
-	}
-	if ok, err := auth.VerifyPassword(hash, c.Password); err != nil || !ok {
-		return countFailure("bad_password", errBadLogin)
 	}
 	if u.MFAEnabled {
 		secret, err := a.keys.Sealer.OpenSystem(totpPurpose(u.ID), totpCT)
